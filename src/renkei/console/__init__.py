@@ -1,0 +1,1 @@
+"""console domain: see ARCHITECTURE.md; built by a later issue."""

@@ -1,0 +1,1 @@
+"""Shared kernel: configuration, database, organisations, audit log, i18n, progress."""

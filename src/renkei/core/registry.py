@@ -1,0 +1,12 @@
+"""Imports every domain's tables so that the metadata (and Alembic) sees them all."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+
+def all_metadata() -> MetaData:
+    from renkei.core import models
+    from renkei.logs import store  # noqa: F401  (registers the logs tables)
+
+    return models.Base.metadata

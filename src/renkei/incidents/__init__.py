@@ -1,0 +1,1 @@
+"""incidents domain: see ARCHITECTURE.md; built by a later issue."""

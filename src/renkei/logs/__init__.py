@@ -1,0 +1,1 @@
+"""Web-server and system log analysis (iLogScanner, GSOC log analysis)."""

@@ -1,0 +1,139 @@
+"""Tables of the logs domain and the queries on them; only this module writes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from renkei.core.models import Base
+from renkei.logs.model import Finding
+
+
+class LogSource(Base):
+    """A log file as renkei knows it: identified by its first bytes, so a grown or copied
+    file is recognised and its old lines are not stored again."""
+
+    __tablename__ = "log_sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(20))
+    first_seen: Mapped[datetime]
+    last_scanned: Mapped[datetime]
+    lines: Mapped[int] = mapped_column(Integer, default=0)
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), nullable=True
+    )
+
+
+class LogAlert(Base):
+    """A stored finding; (source, line, rule) is unique, so re-scans add nothing twice."""
+
+    __tablename__ = "log_alerts"
+    __table_args__ = (UniqueConstraint("source_id", "line", "rule", name="uq_log_alerts_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("log_sources.id", ondelete="CASCADE"))
+    line: Mapped[int] = mapped_column(Integer)
+    rule: Mapped[str] = mapped_column(String(120))
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    severity: Mapped[str] = mapped_column(String(20))
+    src: Mapped[str] = mapped_column(String(100), index=True)
+    seen_at: Mapped[datetime | None] = mapped_column(index=True, nullable=True)
+    method: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(Text)
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    fragment: Mapped[str] = mapped_column(Text)
+    field: Mapped[str] = mapped_column(String(20))
+    engine: Mapped[str] = mapped_column(String(20))
+    succeeded: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
+def upsert_source(
+    session: Session, *, fingerprint: str, name: str, fmt: str, lines: int, at: datetime,
+    organisation_id: int | None,
+) -> LogSource:
+    source = session.scalar(select(LogSource).where(LogSource.fingerprint == fingerprint))
+    if source is None:
+        source = LogSource(fingerprint=fingerprint, name=name, format=fmt, first_seen=at,
+                           last_scanned=at, lines=lines, organisation_id=organisation_id)
+        session.add(source)
+        session.flush()
+    else:
+        source.name = name
+        source.last_scanned = at
+        source.lines = max(source.lines, lines)
+    return source
+
+
+MAX_TEXT = 4096
+
+
+def insert_alerts(session: Session, source_id: int, findings: list[Finding], at: datetime) -> int:
+    """Insert findings, skipping those already stored; returns how many were new."""
+    if not findings:
+        return 0
+    rows = [
+        {
+            "source_id": source_id,
+            "line": f.line,
+            "rule": f.rule[:120],
+            "category": str(f.category),
+            "severity": str(f.severity),
+            "src": f.src[:100],
+            "seen_at": f.time,
+            "method": f.method[:40],
+            "target": f.target[:MAX_TEXT],
+            "status": f.status,
+            "size": f.size if f.size is None or f.size < 2**31 else 2**31 - 1,
+            "fragment": f.fragment[:MAX_TEXT],
+            "field": f.field[:20],
+            "engine": f.engine[:20],
+            "succeeded": f.succeeded,
+            "reason": f.reason[:MAX_TEXT],
+            "created_at": at,
+        }
+        for f in findings
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    before = count_alerts(session, source_id)
+    for start in range(0, len(rows), 2000):
+        stmt = insert(LogAlert).values(rows[start : start + 2000])
+        session.execute(stmt.on_conflict_do_nothing(index_elements=["source_id", "line", "rule"]))
+    return count_alerts(session, source_id) - before
+
+
+def count_alerts(session: Session, source_id: int | None = None) -> int:
+    stmt = select(func.count(LogAlert.id))
+    if source_id is not None:
+        stmt = stmt.where(LogAlert.source_id == source_id)
+    return int(session.scalar(stmt) or 0)
+
+
+def list_alerts(
+    session: Session, *, category: str | None = None, src: str | None = None, limit: int = 100
+) -> list[LogAlert]:
+    stmt = select(LogAlert).order_by(LogAlert.seen_at.desc(), LogAlert.id.desc()).limit(limit)
+    if category:
+        stmt = stmt.where(LogAlert.category == category)
+    if src:
+        stmt = stmt.where(LogAlert.src == src)
+    return list(session.scalars(stmt))

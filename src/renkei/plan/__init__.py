@@ -1,0 +1,1 @@
+"""plan domain: see ARCHITECTURE.md; built by a later issue."""

@@ -1,0 +1,1 @@
+"""sensors domain: see ARCHITECTURE.md; built by a later issue."""

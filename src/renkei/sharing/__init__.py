@@ -1,0 +1,1 @@
+"""sharing domain: see ARCHITECTURE.md; built by a later issue."""

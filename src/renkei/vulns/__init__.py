@@ -1,0 +1,1 @@
+"""vulns domain: see ARCHITECTURE.md; built by a later issue."""
