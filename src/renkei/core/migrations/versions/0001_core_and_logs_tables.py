@@ -1,14 +1,13 @@
 """core and logs tables
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 22:12:09.936538
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision: str = '0001'
 down_revision: str | None = None

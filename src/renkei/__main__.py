@@ -1,0 +1,5 @@
+"""`python -m renkei` runs the command line."""
+
+from renkei.cli import main
+
+main()

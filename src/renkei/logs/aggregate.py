@@ -1,0 +1,253 @@
+"""Detectors over many lines: brute force, error-rate anomalies, per-path size baselines.
+
+State is kept per source address or per path, updated one block at a time with numpy,
+so memory grows with the number of distinct sources and paths, never with lines.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from renkei.logs import kernels
+from renkei.logs.detect import ParsedBlock
+from renkei.logs.judge import SizeBaseline
+from renkei.logs.model import Category, Finding, Severity
+
+MAX_TRACKED = 500_000
+
+
+@dataclass
+class Thresholds:
+    """Defaults follow common SOC practice; all are per source address."""
+
+    login_attempts: int = 10
+    login_window_s: int = 300
+    error_min_requests: int = 30
+    error_min_errors: int = 20
+    error_ratio: float = 0.5
+
+
+NO_LINE = np.iinfo(np.int64).max
+
+
+@dataclass
+class SourceErrors:
+    """Requests and 4xx/5xx answers per source, for the error-rate anomaly.
+
+    Per-block counts are appended as arrays and merged now and then; only sources that
+    answered errors get their address text kept.
+    """
+
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)
+    rows: int = 0
+
+    def update(self, block: ParsedBlock, usable: np.ndarray) -> None:
+        index = np.flatnonzero(usable)
+        if not len(index):
+            return
+        hashes = block.src_hash[index]
+        keys, inverse = np.unique(hashes, return_inverse=True)
+        is_error = block.status[index] >= 400
+        totals = np.bincount(inverse, minlength=len(keys)).astype(np.int64)
+        errors = np.bincount(inverse, weights=is_error, minlength=len(keys)).astype(np.int64)
+        first_error = np.full(len(keys), NO_LINE, dtype=np.int64)
+        error_pos = np.flatnonzero(is_error)[::-1]  # reversed: the earliest line wins
+        first_error[inverse[error_pos]] = block.line_numbers[index[error_pos]]
+        for pos in error_pos.tolist():
+            key = int(hashes[pos])
+            if key not in self.names and len(self.names) < MAX_TRACKED:
+                self.names[key] = block.text(int(index[pos]), kernels.SRC)
+        self.parts.append((keys, totals, errors, first_error))
+        self.rows += len(keys)
+        if self.rows > 4 * MAX_TRACKED:
+            self._compact()
+
+    def _compact(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        if not self.parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty.astype(np.uint64), empty, empty, empty
+        keys = np.concatenate([p[0] for p in self.parts])
+        unique, inverse = np.unique(keys, return_inverse=True)
+        totals = np.bincount(inverse, weights=np.concatenate([p[1] for p in self.parts]),
+                             minlength=len(unique)).astype(np.int64)
+        errors = np.bincount(inverse, weights=np.concatenate([p[2] for p in self.parts]),
+                             minlength=len(unique)).astype(np.int64)
+        first = np.full(len(unique), NO_LINE, dtype=np.int64)
+        np.minimum.at(first, inverse, np.concatenate([p[3] for p in self.parts]))
+        if len(unique) > MAX_TRACKED:  # keep the noisiest sources when memory is at stake
+            keep = np.sort(np.argsort(-errors, kind="stable")[:MAX_TRACKED])
+            unique, totals, errors, first = unique[keep], totals[keep], errors[keep], first[keep]
+        merged = (unique, totals, errors, first)
+        self.parts = [merged]
+        self.rows = len(unique)
+        return merged
+
+    def findings(self, path: str, thresholds: Thresholds) -> list[Finding]:
+        keys, totals, errors, first = self._compact()
+        overall = errors.sum() / totals.sum() if totals.sum() else 0.0
+        ratio = np.divide(errors, totals, out=np.zeros(len(totals)), where=totals > 0)
+        flagged = np.flatnonzero(
+            (totals >= thresholds.error_min_requests) & (errors >= thresholds.error_min_errors)
+            & (ratio >= thresholds.error_ratio) & (ratio >= 3 * overall))
+        out = []
+        for k in flagged.tolist():
+            out.append(Finding(
+                file=path, line=int(first[k]), category=Category.ERROR_ANOMALY,
+                rule="RK-AGG-ERROR-RATE", severity=Severity.MEDIUM,
+                src=self.names.get(int(keys[k]), "?"), time=None, method="", target="",
+                status=None, size=None, user_agent="", field="",
+                fragment=f"{errors[k]} of {totals[k]} requests answered 4xx/5xx "
+                         f"({ratio[k]:.0%}; all sources {overall:.0%})",
+                rule_title="Error-rate anomaly from one source", succeeded=None,
+                count=int(errors[k]),
+            ))
+        return out
+
+
+@dataclass
+class PathSizes:
+    """Mean and deviation of response sizes per path (2xx answers without a finding).
+
+    Per-block sums are appended as arrays and merged when they pile up.
+    """
+
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    rows: int = 0
+    _final: dict[int, tuple[float, float, float]] | None = None
+
+    def update(self, block: ParsedBlock, usable: np.ndarray) -> None:
+        mask = usable & (block.status >= 200) & (block.status < 300) & (block.size >= 0)
+        if not mask.any():
+            return
+        keys, inverse = np.unique(block.path_hash[mask], return_inverse=True)
+        sizes = block.size[mask].astype(np.float64)
+        self.parts.append((
+            keys,
+            np.bincount(inverse, minlength=len(keys)).astype(np.float64),
+            np.bincount(inverse, weights=sizes, minlength=len(keys)),
+            np.bincount(inverse, weights=sizes * sizes, minlength=len(keys)),
+        ))
+        self.rows += len(keys)
+        if self.rows > 4 * MAX_TRACKED:
+            self._compact()
+
+    def _compact(self) -> None:
+        if not self.parts:
+            return
+        keys = np.concatenate([p[0] for p in self.parts])
+        unique, inverse = np.unique(keys, return_inverse=True)
+        sums = [np.bincount(inverse, weights=np.concatenate([p[i] for p in self.parts]),
+                            minlength=len(unique)) for i in (1, 2, 3)]
+        if len(unique) > MAX_TRACKED:  # keep the most visited paths when memory is at stake
+            keep = np.sort(np.argsort(-sums[0], kind="stable")[:MAX_TRACKED])
+            unique, sums = unique[keep], [s[keep] for s in sums]
+        self.parts = [(unique, sums[0], sums[1], sums[2])]
+        self.rows = len(unique)
+
+    def baseline(self, path_hash: int) -> SizeBaseline | None:
+        if self._final is None:
+            self._compact()
+            if self.parts:
+                keys, n, s1, s2 = self.parts[0]
+                self._final = dict(zip(keys.tolist(), zip(n.tolist(), s1.tolist(), s2.tolist(),
+                                                           strict=True), strict=True))
+            else:
+                self._final = {}
+        entry = self._final.get(path_hash)
+        if entry is None:
+            return None
+        n, s1, s2 = entry
+        mean = s1 / n
+        return SizeBaseline(int(n), mean, max(s2 / n - mean * mean, 0.0) ** 0.5)
+
+
+def is_post(block: ParsedBlock, lines: np.ndarray) -> np.ndarray:
+    """Whether each line's method is POST, without decoding the lines."""
+    start = block.spans[lines, kernels.METHOD, 0]
+    length = block.spans[lines, kernels.METHOD, 1] - start
+    ok = (length == 4) & (start >= 0)
+    result = np.zeros(len(lines), dtype=bool)
+    if ok.any():
+        s = start[ok]
+        word = np.stack([block.buf[s + i] | 32 for i in range(4)], axis=1)
+        result[ok] = (word == np.frombuffer(b"post", dtype=np.uint8)).all(axis=1)
+    return result
+
+
+@dataclass
+class _Attempts:
+    times: deque[int] = field(default_factory=deque)
+    burst_start: int = -1
+    burst: Finding | None = None
+    statuses: list[int] = field(default_factory=list)
+
+
+@dataclass
+class BruteForce:
+    """Many login attempts (POSTs to a login path, or 401/403 answers) in a window."""
+
+    thresholds: Thresholds
+    path: str
+    sources: dict[int, _Attempts] = field(default_factory=dict)
+    found: list[Finding] = field(default_factory=list)
+
+    def update(self, block: ParsedBlock, login_lines: np.ndarray, usable: np.ndarray) -> None:
+        status = block.status
+        denied = usable & ((status == 401) | (status == 403))
+        posted = np.zeros(len(status), dtype=bool)
+        if len(login_lines):
+            posted[login_lines] = is_post(block, login_lines)
+        attempts = np.flatnonzero((denied | posted) & usable
+                                  & (block.epoch != kernels.MISSING_TIME))
+        for line in attempts.tolist():
+            self._attempt(block, line, int(block.epoch[line]), int(status[line]))
+
+    def _attempt(self, block: ParsedBlock, line: int, when: int, code: int) -> None:
+        key = int(block.src_hash[line])
+        state = self.sources.get(key)
+        if state is None:
+            if len(self.sources) >= MAX_TRACKED:
+                return
+            state = self.sources[key] = _Attempts()
+        window = self.thresholds.login_window_s
+        state.times.append(when)
+        while state.times and state.times[0] < when - window:
+            state.times.popleft()
+        if state.burst is not None and when - state.burst_start <= window * 2:
+            state.burst.count += 1
+            state.statuses.append(code)
+            self._judge(state)
+            return
+        if len(state.times) >= self.thresholds.login_attempts:
+            finding = Finding(
+                file=self.path, line=int(block.line_numbers[line]), category=Category.BRUTE_FORCE,
+                rule="RK-AGG-BRUTE-FORCE", severity=Severity.HIGH,
+                src=block.text(line, kernels.SRC), time=block.time(line),
+                method=block.text(line, kernels.METHOD), target=block.text(line, kernels.TARGET),
+                status=code, size=None, user_agent=block.text(line, kernels.UA)[:512],
+                field="target", fragment=f"{len(state.times)} login attempts within {window} s",
+                rule_title="Brute force / credential stuffing", count=len(state.times),
+            )
+            state.burst, state.burst_start, state.statuses = finding, when, [code]
+            self.found.append(finding)
+            self._judge(state)
+
+    @staticmethod
+    def _judge(state: _Attempts) -> None:
+        """A burst of failures ending in an answer unlike the failures suggests success."""
+        assert state.burst is not None
+        codes = state.statuses
+        failures = [c for c in codes if c in (401, 403)]
+        last = codes[-1]
+        if failures and last < 400:
+            state.burst.succeeded, state.burst.reason = True, f"answered {last} after {len(failures)} refusals"
+        elif len(codes) >= 3 and last in (301, 302, 303) and codes.count(last) == 1:
+            state.burst.succeeded, state.burst.reason = True, "a redirect after repeated failed logins"
+        elif failures and last >= 400:
+            state.burst.succeeded, state.burst.reason = False, f"answered {last}"
+        else:
+            state.burst.succeeded, state.burst.reason = None, ""

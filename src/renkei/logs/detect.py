@@ -1,0 +1,173 @@
+"""Signature detection over one parsed block: pure functions, no I/O, no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from renkei.logs import kernels
+from renkei.logs.match import FieldMatcher
+from renkei.logs.model import Category, Finding, Severity
+from renkei.logs.rules import FIELDS, Rule
+
+FIELD_SPAN = {"target": kernels.TARGET, "referer": kernels.REFERER, "ua": kernels.UA}
+
+# Internal markers share the target scan; they raise no finding but feed aggregates.
+LOGIN_PATH = Rule(
+    id="marker.login", category=Category.BRUTE_FORCE, severity=Severity.INFO,
+    fields=("target",), title_en="login path", title_ja="ログインパス", source="built-in",
+    pattern=r"^[^?]*(?:log_?in|sign_?in|auth(?:enticate)?|session|wp-login\.php|xmlrpc\.php"
+            r"|j_security_check|/admin/?$|/user/?$)",
+)
+
+
+@dataclass
+class ParsedBlock:
+    """Columns of one block of access-log lines (see kernels.parse_access_lines)."""
+
+    buf: np.ndarray
+    line_numbers: np.ndarray
+    line_start: np.ndarray
+    line_end: np.ndarray
+    spans: np.ndarray
+    status: np.ndarray
+    size: np.ndarray
+    epoch: np.ndarray
+    error: np.ndarray
+    src_hash: np.ndarray
+    path_hash: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.line_start)
+
+    def text(self, line: int, column: int) -> str:
+        s, e = self.spans[line, column]
+        if s < 0:
+            return ""
+        return bytes(self.buf[s:e]).decode("utf-8", "backslashreplace")
+
+    def raw_line(self, line: int) -> bytes:
+        return bytes(self.buf[self.line_start[line] : self.line_end[line]])
+
+    def time(self, line: int) -> datetime | None:
+        value = int(self.epoch[line])
+        if value == kernels.MISSING_TIME:
+            return None
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+
+
+def parse_block(data: bytes, first_line: int, max_line: int,
+                line_numbers: np.ndarray | None = None) -> ParsedBlock:
+    buf = np.frombuffer(data, dtype=np.uint8)
+    start, end, spans, status, size, epoch, error = kernels.parse_access_lines(buf, max_line)
+    if line_numbers is None or len(line_numbers) != len(start):
+        line_numbers = np.arange(first_line, first_line + len(start), dtype=np.int64)
+    src_hash = kernels.dedupe_spans(buf, np.ascontiguousarray(spans[:, kernels.SRC, :]), -1)[0]
+    path_hash = kernels.dedupe_spans(buf, np.ascontiguousarray(spans[:, kernels.TARGET, :]), 63)[0]
+    return ParsedBlock(buf, line_numbers, start, end, spans, status, size, epoch, error,
+                       src_hash, path_hash)
+
+
+class RuleEngine:
+    """One matcher per field, compiled once per scan."""
+
+    def __init__(self, rules: list[Rule], *, use_hyperscan: bool = True) -> None:
+        self.rules = rules
+        self.matchers: dict[str, FieldMatcher] = {}
+        self.markers = [LOGIN_PATH]
+        for name in FIELDS:
+            chosen = [r for r in rules if name in r.fields]
+            if name == "target":
+                chosen += self.markers
+            self.matchers[name] = FieldMatcher(chosen, use_hyperscan=use_hyperscan)
+
+    @property
+    def engine(self) -> str:
+        return self.matchers["target"].engine
+
+
+@dataclass
+class SignatureHits:
+    findings: list[tuple[int, Finding]]  # (line index in block, finding)
+    login_lines: np.ndarray  # indices of lines whose path looks like a login
+
+
+class _LinesOfValue:
+    """Lines holding a given distinct value: a scan per value when few values hit."""
+
+    def __init__(self, inverse: np.ndarray, wanted: int) -> None:
+        self.inverse = inverse
+        self.grouped = wanted > 32
+        if self.grouped:
+            self.order = np.argsort(inverse, kind="stable")
+            self.bounds = np.searchsorted(inverse[self.order], np.arange(inverse.max() + 2))
+
+    def __call__(self, value: int) -> np.ndarray:
+        if self.grouped:
+            return self.order[self.bounds[value] : self.bounds[value + 1]]
+        return np.flatnonzero(self.inverse == value)
+
+
+def match_signatures(block: ParsedBlock, engine: RuleEngine, path: str) -> SignatureHits:
+    """Normalise and scan each distinct field value once, then fan hits out to its lines.
+
+    Access logs repeat themselves (the same user agents, referers and popular pages), so
+    working on distinct values saves most of the decoding and scanning.
+    """
+    usable = block.error == 0
+    found: dict[tuple[int, str], tuple[int, Finding]] = {}
+    login: list[np.ndarray] = []
+    for name, matcher in engine.matchers.items():
+        spans = np.ascontiguousarray(block.spans[:, FIELD_SPAN[name], :])
+        _hashes, first, inverse = kernels.dedupe_spans(block.buf, spans, -1)
+        text, starts = kernels.normalise_fields(block.buf, np.ascontiguousarray(spans[first]),
+                                                name != "target")
+        hits = matcher.scan(text, starts)
+        lines_of = _LinesOfValue(inverse, len({h.line for h in hits}))
+        for hit in hits:
+            lines = lines_of(hit.line)
+            lines = lines[usable[lines]]
+            if not len(lines):
+                continue
+            rule = matcher.rules[hit.rule]
+            if rule in engine.markers:
+                login.append(lines)
+                continue
+            base = int(starts[hit.line])
+            fragment = bytes(text[base + hit.start : base + hit.end]).decode("utf-8", "replace")
+            for line in lines.tolist():
+                key = (line, rule.id)
+                if key not in found:
+                    found[key] = (line, make_finding(block, line, rule, name, fragment, path))
+    ordered = sorted(found.values(), key=lambda item: (item[0], item[1].rule))
+    marked = np.unique(np.concatenate(login)) if login else np.zeros(0, dtype=np.int64)
+    return SignatureHits(ordered, marked)
+
+
+def make_finding(block: ParsedBlock, line: int, rule: Rule, field: str, fragment: str,
+                 path: str, *, engine: str = "renkei") -> Finding:
+    status = int(block.status[line])
+    size = int(block.size[line])
+    return Finding(
+        file=path,
+        line=int(block.line_numbers[line]),
+        category=rule.category,
+        rule=rule.id,
+        severity=rule.severity,
+        src=block.text(line, kernels.SRC),
+        time=block.time(line),
+        method=block.text(line, kernels.METHOD),
+        target=block.text(line, kernels.TARGET)[:2048],
+        status=status if status >= 0 else None,
+        size=size if size >= 0 else None,
+        user_agent=block.text(line, kernels.UA)[:512],
+        field=field,
+        fragment=fragment[:512],
+        rule_title=rule.title_en,
+        engine=engine,
+    )

@@ -1,0 +1,97 @@
+"""Running many rules over a whole block of normalised text in one pass.
+
+Hyperscan scans the buffer of all lines at once and reports (rule, start, end); offsets
+map back to lines with one ``searchsorted``. Without Hyperscan (an unsupported CPU) the
+same rules run through ``re`` line by line: correct, slower.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from renkei.logs.rules import Rule
+
+try:
+    import hyperscan
+except ImportError:  # pragma: no cover - exercised only where Hyperscan has no wheel
+    hyperscan = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    line: int  # index of the line within the block
+    rule: int  # index into the matcher's rule list
+    start: int  # byte offsets within that line's normalised text
+    end: int
+
+
+class FieldMatcher:
+    """The rules that apply to one field (target, referer or user agent)."""
+
+    def __init__(self, rules: Sequence[Rule], *, use_hyperscan: bool = True) -> None:
+        self.rules = list(rules)
+        self._db = None
+        if self.rules and use_hyperscan and hyperscan is not None:
+            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            flags = hyperscan.HS_FLAG_SOM_LEFTMOST | hyperscan.HS_FLAG_MULTILINE
+            db.compile(
+                expressions=[r.pattern.encode() for r in self.rules],
+                ids=list(range(len(self.rules))),
+                flags=[flags] * len(self.rules),
+            )
+            self._db = db
+
+    @property
+    def engine(self) -> str:
+        return "hyperscan" if self._db is not None else "re"
+
+    def scan(self, text: np.ndarray, starts: np.ndarray) -> list[Hit]:
+        """All (line, rule) first hits in ``text`` (lines separated by ``\\n``)."""
+        if not self.rules or len(starts) <= 1:
+            return []
+        if self._db is None:
+            return self._scan_re(text, starts)
+        raw: list[tuple[int, int, int]] = []
+
+        def on_match(rule: int, start: int, end: int, _flags: int, _ctx: object) -> None:
+            raw.append((rule, start, end))
+
+        self._db.scan(text.tobytes(), match_event_handler=on_match)
+        if not raw:
+            return []
+        found = np.asarray(raw, dtype=np.int64)
+        line_of_start = np.searchsorted(starts, found[:, 1], side="right") - 1
+        line_of_end = np.searchsorted(starts, found[:, 2] - 1, side="right") - 1
+        hits: dict[tuple[int, int], Hit] = {}
+        recheck: set[tuple[int, int]] = set()
+        for (rule, start, end), ls, le in zip(raw, line_of_start.tolist(), line_of_end.tolist(),
+                                              strict=True):
+            key = (ls, rule)
+            if ls != le:  # a match across the separator: verify that line with re
+                recheck.add((le, rule))
+                continue
+            if key not in hits:
+                base = int(starts[ls])
+                hits[key] = Hit(ls, rule, start - base, end - base)
+        for line, rule in recheck - set(hits):
+            lo, hi = int(starts[line]), int(starts[line + 1]) - 1
+            m = self.rules[rule].compiled.search(text[lo:hi].tobytes())
+            if m:
+                hits[(line, rule)] = Hit(line, rule, m.start(), m.end())
+        return sorted(hits.values(), key=lambda h: (h.line, h.rule))
+
+    def _scan_re(self, text: np.ndarray, starts: np.ndarray) -> list[Hit]:
+        data = text.tobytes()
+        hits: list[Hit] = []
+        for line in range(len(starts) - 1):
+            value = data[int(starts[line]) : int(starts[line + 1]) - 1]
+            if not value:
+                continue
+            for index, rule in enumerate(self.rules):
+                m = rule.compiled.search(value)
+                if m:
+                    hits.append(Hit(line, index, m.start(), m.end()))
+        return hits

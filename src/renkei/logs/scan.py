@@ -1,0 +1,180 @@
+"""Scanning one log file end to end, streaming: read → parse → detect → judge.
+
+No database here: ``service.py`` stores what this returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from renkei.core.progress import ByteProgress
+from renkei.logs import kernels
+from renkei.logs.aggregate import BruteForce, PathSizes, SourceErrors, Thresholds
+from renkei.logs.detect import ParsedBlock, RuleEngine, make_finding, match_signatures, parse_block
+from renkei.logs.judge import judge
+from renkei.logs.model import Category, FileSummary, Finding, LogFormat, ParseIssue, Severity
+from renkei.logs.read import (
+    PARSE_ERRORS,
+    BlockReader,
+    IISTranslator,
+    LogReadError,
+    detect_format,
+    open_decompressed,
+    peek,
+    sample,
+    translate_block,
+)
+from renkei.logs.rules import Rule, load_rules
+
+if TYPE_CHECKING:
+    from renkei.logs.sigma import SigmaRuleSet
+
+DEFAULT_MAX_LINE = 256 * 1024
+SIGMA_LEVELS = {"informational": Severity.INFO, "low": Severity.LOW, "medium": Severity.MEDIUM,
+                "high": Severity.HIGH, "critical": Severity.CRITICAL}
+
+
+@dataclass
+class FileScan:
+    summary: FileSummary
+    fingerprint: str
+    findings: list[Finding] = field(default_factory=list)
+    issues: list[ParseIssue] = field(default_factory=list)
+    requests_per_hour: Counter[int] = field(default_factory=Counter)
+
+
+class LogScanner:
+    """Holds the compiled rules; scan as many files as needed with one instance."""
+
+    def __init__(self, rules: list[Rule] | None = None, *, sigma: SigmaRuleSet | None = None,
+                 thresholds: Thresholds | None = None, max_line: int = DEFAULT_MAX_LINE,
+                 use_hyperscan: bool = True) -> None:
+        self.rules = load_rules() if rules is None else rules
+        self.engine = RuleEngine(self.rules, use_hyperscan=use_hyperscan)
+        self.sigma = sigma
+        self.thresholds = thresholds or Thresholds()
+        self.max_line = max_line
+
+    def scan_file(self, path: Path, fmt: LogFormat | None = None,
+                  progress: ByteProgress | None = None, name: str | None = None) -> FileScan:
+        label = name or str(path)
+        if not path.is_file():
+            raise LogReadError(f"{label}: no such file")
+        stream, _compression, raw = open_decompressed(path)
+        with raw:
+            head, stream = peek(stream)
+            fingerprint = hashlib.sha256(head).hexdigest()
+            fmt = fmt or detect_format(head)
+            if fmt is None:
+                first = sample(head.split(b"\n", 1)[0])
+                raise LogReadError(
+                    f"{label}: not a recognised access-log format (combined, common, IIS W3C, "
+                    f"JSON lines); first line: {first!r}")
+            result = FileScan(FileSummary(label, str(fmt)), fingerprint)
+            if progress is not None:
+                progress.start(Path(label).name, path.stat().st_size)
+            self._scan_stream(stream, fmt, label, result, progress, raw)
+        return result
+
+    def _scan_stream(self, stream: object, fmt: LogFormat, label: str, result: FileScan,
+                     progress: ByteProgress | None, raw: object) -> None:
+        reader = BlockReader(label, stream, self.max_line)  # type: ignore[arg-type]
+        iis = IISTranslator() if fmt is LogFormat.IIS else None
+        errors, sizes = SourceErrors(), PathSizes()
+        brute = BruteForce(self.thresholds, label)
+        pending: list[tuple[Finding, int]] = []
+        position = 0
+        for block in reader:
+            result.summary.lines += block.count
+            if fmt in (LogFormat.IIS, LogFormat.JSON):
+                block = translate_block(block, fmt, label, iis, result.issues)
+            parsed = parse_block(block.data, block.first_line, self.max_line, block.lines)
+            self._report_bad_lines(parsed, label, block.data, result)
+            usable = parsed.error == 0
+            hits = match_signatures(parsed, self.engine, label)
+            with_finding = np.zeros(len(parsed), dtype=bool)
+            for index, finding in hits.findings:
+                with_finding[index] = True
+                pending.append((finding, int(parsed.path_hash[index])))
+            if self.sigma is not None:
+                for index, finding in self._sigma_findings(parsed, usable, label):
+                    with_finding[index] = True
+                    pending.append((finding, int(parsed.path_hash[index])))
+            errors.update(parsed, usable)
+            sizes.update(parsed, usable & ~with_finding)
+            brute.update(parsed, hits.login_lines, usable)
+            hours, counts = np.unique(parsed.epoch[usable] // 3600, return_counts=True)
+            result.requests_per_hour.update(dict(zip(hours.tolist(), counts.tolist(), strict=True)))
+            result.summary.parsed += int(usable.sum())
+            if progress is not None:
+                now = raw.tell()  # type: ignore[attr-defined]
+                progress.advance(now - position)
+                position = now
+        result.issues.extend(reader.issues)
+        result.summary.error = reader.error
+        result.summary.bytes_read = reader.bytes_read
+        result.summary.skipped = sum(1 for i in result.issues if i.skipped)
+        for finding, path_hash in pending:
+            finding.succeeded, finding.reason = judge(finding, sizes.baseline(path_hash))
+            result.findings.append(finding)
+        result.findings.extend(brute.found)
+        result.findings.extend(errors.findings(label, self.thresholds))
+        result.findings.sort(key=lambda f: (f.line, f.rule))
+        if progress is not None:
+            progress.finish()
+
+    @staticmethod
+    def _report_bad_lines(parsed: ParsedBlock, label: str, data: bytes, result: FileScan) -> None:
+        for index in np.flatnonzero(parsed.error > kernels.BLANK).tolist():
+            result.issues.append(ParseIssue(label, int(parsed.line_numbers[index]),
+                                            PARSE_ERRORS[int(parsed.error[index])],
+                                            sample(parsed.raw_line(index))))
+        if data.isascii():
+            return
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            bad = kernels.invalid_utf8_lines(parsed.buf, parsed.line_start, parsed.line_end)
+            for index in np.flatnonzero(bad & (parsed.error == 0)).tolist():
+                result.issues.append(ParseIssue(
+                    label, int(parsed.line_numbers[index]),
+                    "invalid UTF-8 (analysed with the bytes escaped)",
+                    sample(parsed.raw_line(index)), skipped=False))
+
+    def _sigma_findings(self, parsed: ParsedBlock, usable: np.ndarray,
+                        label: str) -> list[tuple[int, Finding]]:
+        assert self.sigma is not None
+        rows = np.flatnonzero(usable).tolist()
+        if not rows:
+            return []
+        targets = [parsed.text(i, kernels.TARGET) for i in rows]
+        frame = pl.DataFrame({
+            "src": [parsed.text(i, kernels.SRC) for i in rows],
+            "method": [parsed.text(i, kernels.METHOD) for i in rows],
+            "target": targets,
+            "path": [t.split("?", 1)[0] for t in targets],
+            "query": [t.split("?", 1)[1] if "?" in t else "" for t in targets],
+            "protocol": [parsed.text(i, kernels.PROTO) for i in rows],
+            "status": pl.Series([int(parsed.status[i]) for i in rows], dtype=pl.Int64),
+            "size": pl.Series([int(parsed.size[i]) if parsed.size[i] >= 0 else None for i in rows],
+                              dtype=pl.Int64),
+            "referer": [parsed.text(i, kernels.REFERER) for i in rows],
+            "user_agent": [parsed.text(i, kernels.UA) for i in rows],
+            "host": [""] * len(rows),
+        })
+        out = []
+        for match in self.sigma.evaluate(frame):
+            index = rows[match.row]
+            rule = Rule(id=f"sigma:{match.rule_id}", category=Category(match.category),
+                        severity=SIGMA_LEVELS.get(match.level, Severity.MEDIUM), fields=("target",),
+                        pattern="sigma", title_en=match.title, title_ja="", source="sigma")
+            out.append((index, make_finding(parsed, index, rule, match.field, match.fragment,
+                                            label, engine="sigma")))
+        return out

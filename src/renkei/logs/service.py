@@ -1,0 +1,62 @@
+"""Use cases of the logs domain: scan files and keep the findings as alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from renkei.core import audit, orgs
+from renkei.core.db import Database
+from renkei.core.progress import byte_progress
+from renkei.core.time import Clock
+from renkei.logs import store
+from renkei.logs.model import FileSummary, LogFormat, ParseIssue, ScanResult
+from renkei.logs.read import LogReadError
+from renkei.logs.scan import LogScanner
+
+
+def scan_logs(
+    paths: Sequence[Path],
+    scanner: LogScanner,
+    clock: Clock,
+    *,
+    database: Database | None = None,
+    fmt: LogFormat | None = None,
+    organisation: str | None = None,
+    show_progress: bool = True,
+) -> ScanResult:
+    """Scan each file; with a database, store new alerts and audit the scan."""
+    result = ScanResult(started=clock.now())
+    org_id = None
+    if database is not None and organisation:
+        with database.session() as session:
+            org_id = orgs.require(session, organisation).id
+    with byte_progress(show_progress) as progress:
+        for path in paths:
+            try:
+                scanned = scanner.scan_file(path, fmt, progress)
+            except (LogReadError, OSError) as exc:
+                message = str(exc) if isinstance(exc, LogReadError) else f"{path}: {exc.strerror or exc}"
+                result.files.append(FileSummary(str(path), "", error=message))
+                result.add_issue(ParseIssue(str(path), 0, message, "", skipped=True))
+                continue
+            result.files.append(scanned.summary)
+            result.findings.extend(scanned.findings)
+            for issue in scanned.issues:
+                result.add_issue(issue)
+            result.requests_per_hour.update(scanned.requests_per_hour)
+            if database is not None:
+                with database.session() as session:
+                    at = clock.now()
+                    source = store.upsert_source(
+                        session, fingerprint=scanned.fingerprint, name=str(path),
+                        fmt=scanned.summary.format, lines=scanned.summary.lines, at=at,
+                        organisation_id=org_id)
+                    new = store.insert_alerts(session, source.id, scanned.findings, at)
+                    result.stored += new
+                    audit.record(session, clock, action="logs.scan", target=f"log_source:{source.id}",
+                                 organisation_id=org_id,
+                                 details={"file": str(path), "lines": scanned.summary.lines,
+                                          "findings": len(scanned.findings), "new_alerts": new})
+    result.finished = clock.now()
+    return result
