@@ -31,9 +31,9 @@ def test_defaults_without_file(home: Path) -> None:
     assert config.max_line_bytes == 256 * 1024
 
 
-def test_default_language_follows_the_locale(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LANG", "ja_JP.UTF-8")
-    assert load_config({"RENKEI_HOME": str(home)}).lang == "ja"
+def test_default_language_follows_the_locale(home: Path) -> None:
+    assert load_config({"RENKEI_HOME": str(home), "LANG": "ja_JP.UTF-8"}).lang == "ja"
+    assert load_config({"RENKEI_HOME": str(home), "LANG": "C.UTF-8"}).lang == "en"
 
 
 def test_toml_overrides_defaults(home: Path) -> None:

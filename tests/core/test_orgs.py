@@ -76,10 +76,6 @@ def test_hostile_names_are_stored_verbatim(
     assert audit.recent(db_session)[0].details == {"name": name}
 
 
-@pytest.mark.xfail(
-    reason="orgs.add lets NUL through: SQLite stores it, PostgreSQL fails with DataError",
-    strict=True,
-)
 def test_nul_in_a_name_is_rejected_on_every_database(
     db_session: Session, clock: FixedClock
 ) -> None:
@@ -90,12 +86,6 @@ def test_nul_in_a_name_is_rejected_on_every_database(
 def test_timestamps_come_back_timezone_aware(
     db_session: Session, clock: FixedClock, dialect: str, request: pytest.FixtureRequest
 ) -> None:
-    if dialect == "sqlite":
-        request.applymarker(pytest.mark.xfail(
-            reason="SQLite keeps no offset: DateTime(timezone=True) reads back naive; "
-                   "core.models needs a type that restores UTC",
-            strict=True,
-        ))
     org = orgs.add(db_session, clock, "CISA")
     db_session.commit()
     db_session.expire_all()

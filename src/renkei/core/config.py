@@ -44,9 +44,9 @@ class Config:
     max_line_bytes: int
 
 
-def _locale_lang() -> str:
+def _locale_lang(env: dict[str, str]) -> str:
     for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
-        value = os.environ.get(var, "")
+        value = env.get(var, "")
         if value:
             return "ja" if value.lower().startswith("ja") else "en"
     return "en"
@@ -74,7 +74,10 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
     """Resolve the configuration; environment variables win over the file."""
     env = dict(os.environ if environ is None else environ)
     home = Path(env.get("RENKEI_HOME") or platformdirs.user_data_dir("renkei")).expanduser()
-    file_path = Path(env.get("RENKEI_CONFIG") or home / "renkei.toml")
+    explicit = env.get("RENKEI_CONFIG")
+    file_path = Path(explicit or home / "renkei.toml").expanduser()
+    if explicit and not file_path.is_file():
+        raise ConfigError(f"RENKEI_CONFIG: no such file {file_path}")
     file_values = _read_toml(file_path)
     if "home" in file_values and "RENKEI_HOME" not in env:
         home = Path(str(file_values["home"])).expanduser()
@@ -82,7 +85,7 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
     def pick(setting_env: str, key: str, default: str) -> str:
         return env.get(setting_env) or str(file_values.get(key, default))
 
-    lang = pick("RENKEI_LANG", "lang", _locale_lang())
+    lang = pick("RENKEI_LANG", "lang", _locale_lang(env))
     if lang not in ("en", "ja"):
         raise ConfigError(f"RENKEI_LANG/lang: expected 'en' or 'ja', got {lang!r}")
     raw_max = pick("RENKEI_MAX_LINE_BYTES", "max_line_bytes", str(256 * 1024))

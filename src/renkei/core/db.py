@@ -13,7 +13,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from renkei.core.config import Config
@@ -53,6 +53,9 @@ def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision; a no-op when it already is."""
     cfg = alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # several workers starting at once: one migrates, the others wait for it
+            connection.execute(text("SELECT pg_advisory_xact_lock(4242015)"))
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,6 +24,8 @@ def add(session: Session, clock: Clock, name: str) -> Organisation:
     clean = name.strip()
     if not clean or len(clean) > 200:
         raise OrganisationError("organisation name must be 1 to 200 characters")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in clean):
+        raise OrganisationError("organisation name must not contain control characters")
     if get_by_name(session, clean) is not None:
         raise OrganisationError(f"organisation {clean!r} already exists")
     org = Organisation(name=clean, created_at=clock.now())

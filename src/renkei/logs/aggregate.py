@@ -160,9 +160,9 @@ class PathSizes:
         entry = self._final.get(path_hash)
         if entry is None:
             return None
-        n, s1, s2 = entry
-        mean = s1 / n
-        return SizeBaseline(int(n), mean, max(s2 / n - mean * mean, 0.0) ** 0.5)
+        count, total, squares = entry
+        mean = total / count
+        return SizeBaseline(int(count), mean, max(squares / count - mean * mean, 0.0) ** 0.5)
 
 
 def is_post(block: ParsedBlock, lines: np.ndarray) -> np.ndarray:

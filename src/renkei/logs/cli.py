@@ -60,19 +60,18 @@ def scan(
         targets.append(SAMPLE_LOG)
     if not targets:
         raise typer.BadParameter("give at least one log file, or --sample", param_hint="PATHS")
-    err = Console(stderr=True)
     sigma_set = None
     if sigma:
         from renkei.logs.sigma import load_sigma_rules
 
         sigma_set = load_sigma_rules(sigma)
         for problem in sigma_set.errors:
-            err.print(f"[yellow]sigma:[/] {problem.path}: {problem.reason}", markup=True, highlight=False)
+            typer.echo(f"sigma: {problem.path}: {problem.reason}", err=True)
     try:
         scanner = LogScanner(load_rules(rules) if rules else None, sigma=sigma_set,
                              max_line=config.max_line_bytes)
     except RuleError as exc:
-        err.print(f"error: {exc}", markup=False)
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     database = Database.from_config(config) if store_alerts else None
     try:
@@ -82,11 +81,16 @@ def scan(
         if database is not None:
             database.dispose()
     for issue in result.issues[:20]:
-        err.print(f"{issue.file}:{issue.line}: {issue.reason}: {issue.sample}", markup=False,
-                  highlight=False)
+        if issue.line == 0:
+            typer.echo(f"error: {issue.reason}", err=True)
+        else:
+            typer.echo(f"{issue.file}:{issue.line}: {issue.reason}: {issue.sample}", err=True)
+    for summary in result.files:
+        if summary.error and summary.lines:
+            typer.echo(f"warning: {summary.error}", err=True)
     hidden = sum(result.issue_counts.values()) - min(20, len(result.issues))
     if hidden > 0:
-        err.print(f"… and {hidden} more line problems (see the report)", markup=False)
+        typer.echo(f"… and {hidden} more line problems (see the report)", err=True)
     if json_lines:
         out = sys.stdout
         for finding in result.findings:
@@ -98,7 +102,7 @@ def scan(
     if html is not None:
         html.parent.mkdir(parents=True, exist_ok=True)
         html.write_text(report.render_html(result, language), encoding="utf-8")
-        err.print(f"HTML report: {html}", markup=False, highlight=False)
+        typer.echo(f"HTML report: {html}", err=True)
     if csv_path is not None:
         with csv_path.open("w", encoding="utf-8", newline="") as fh:
             report.write_csv(result, fh)
@@ -122,7 +126,7 @@ def list_rules(
     try:
         rules = load_rules(path)
     except RuleError as exc:
-        Console(stderr=True).print(f"error: {exc}", markup=False)
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     if json_out:
         for rule in rules:
@@ -144,11 +148,10 @@ def list_rules(
         failures = run_rule_tests(rules)
         for failure in failures:
             expected = "should match" if failure.expected else "should not match"
-            Console(stderr=True).print(f"FAIL {failure.rule}: {expected}: {failure.sample}", markup=False)
+            typer.echo(f"FAIL {failure.rule}: {expected}: {failure.sample}", err=True)
         FieldMatcher(rules)  # compiles every pattern with Hyperscan too, or raises
         examples = sum(len(r.tests_match) + len(r.tests_no_match) for r in rules)
-        Console(stderr=True).print(
-            f"{len(rules)} rules, {examples} examples, {len(failures)} failures", markup=False)
+        typer.echo(f"{len(rules)} rules, {examples} examples, {len(failures)} failures", err=True)
         if failures:
             raise typer.Exit(1)
 

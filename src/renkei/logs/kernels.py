@@ -400,7 +400,7 @@ def _fold_overlong(src: np.ndarray, m: int, dst: np.ndarray) -> int:
             w += 1
             j += 2
             continue
-        if (c == 0xE0 and j + 2 < m and 0x80 <= src[j + 1] <= 0x9F
+        if (c == 0xE0 and j + 2 < m and 0x80 <= src[j + 1] <= 0x81
                 and 0x80 <= src[j + 2] <= 0xBF):
             dst[w] = ((src[j + 1] & 0x3F) << 6) | (src[j + 2] & 0x3F)
             w += 1
@@ -554,7 +554,10 @@ def invalid_utf8_lines(buf: np.ndarray, line_start: np.ndarray, line_end: np.nda
 def _span_equal(buf: np.ndarray, s1: int, e1: int, s2: int, e2: int) -> bool:
     if e1 - s1 != e2 - s2:
         return False
-    return all(buf[s1 + t] == buf[s2 + t] for t in range(e1 - s1))
+    for t in range(e1 - s1):  # noqa: SIM110 - numba compiles no generator expressions
+        if buf[s1 + t] != buf[s2 + t]:
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True)

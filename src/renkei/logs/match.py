@@ -17,7 +17,7 @@ from renkei.logs.rules import Rule
 try:
     import hyperscan
 except ImportError:  # pragma: no cover - exercised only where Hyperscan has no wheel
-    hyperscan = None
+    hyperscan = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)

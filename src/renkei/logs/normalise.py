@@ -31,7 +31,7 @@ _ESCAPE = re.compile(
 )
 _NAMED = {b"lt": b"<", b"gt": b">", b"quot": b'"', b"apos": b"'", b"amp": b"&"}
 _OVERLONG = re.compile(
-    rb"[\xc0\xc1][\x80-\xbf]|\xe0[\x80-\x9f][\x80-\xbf]|\xef\xbc[\x81-\xbf]|\xef\xbd[\x80-\x9e]"
+    rb"[\xc0\xc1][\x80-\xbf]|\xe0[\x80\x81][\x80-\xbf]|\xef\xbc[\x81-\xbf]|\xef\xbd[\x80-\x9e]"
 )
 _COMMENT = re.compile(rb"/\*![0-9]*|/\*.*?(?:\*/|\Z)|\*/", re.DOTALL)
 _SPACES = re.compile(rb" {2,}")

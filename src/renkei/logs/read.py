@@ -27,6 +27,7 @@ from renkei.logs import kernels
 from renkei.logs.model import LogFormat, ParseIssue
 
 BLOCK_BYTES = 8 * 1024 * 1024
+DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError)
 SAMPLE_CHARS = 120
 
 PARSE_ERRORS = {
@@ -70,22 +71,53 @@ class _Prepend(io.RawIOBase):
         return len(data)
 
 
+class SalvagingReader(io.RawIOBase):
+    """Reads a decompressor in small steps, so a broken or truncated stream loses only
+    the last step; the error is kept for the report instead of raised."""
+
+    STEP = 8 * 1024
+
+    def __init__(self, inner: BinaryIO, name: str) -> None:
+        self._inner = inner
+        self.name_ = name
+        self.error = ""
+        self.produced = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self.error:
+            return 0
+        try:
+            data = self._inner.read(min(len(buffer), self.STEP))
+        except DECOMPRESSION_ERRORS as exc:
+            self.error = (f"{self.name_}: compressed data broken after {self.produced} bytes "
+                          f"({exc}); the lines before were read")
+            return 0
+        buffer[: len(data)] = data
+        self.produced += len(data)
+        return len(data)
+
+
 def open_decompressed(path: Path) -> tuple[BinaryIO, str, BinaryIO]:
     """(stream of plain bytes, compression name, raw file handle for progress)."""
     raw = path.open("rb")
     magic = raw.read(4)
     raw.seek(0)
+    inner: BinaryIO
     if magic[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=raw, mode="rb"), "gzip", raw
-    if magic[:3] == b"BZh":
-        return bz2.BZ2File(raw, mode="rb"), "bzip2", raw
-    if magic == b"\x28\xb5\x2f\xfd":
+        inner, kind = gzip.GzipFile(fileobj=raw, mode="rb"), "gzip"  # type: ignore[assignment]
+    elif magic[:3] == b"BZh":
+        inner, kind = bz2.BZ2File(raw, mode="rb"), "bzip2"  # type: ignore[assignment]
+    elif magic == b"\x28\xb5\x2f\xfd":
         reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        return reader, "zstd", raw  # type: ignore[return-value]
-    return raw, "", raw
+        inner, kind = reader, "zstd"
+    else:
+        return raw, "", raw
+    return SalvagingReader(inner, str(path)), kind, raw  # type: ignore[return-value]
 
 
-DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError)
 
 _CLF = re.compile(rb'^\S+ \S+ .*?\[[^\]]+\] "[^"]*(?:\\"[^"]*)*" \d{3} (?:\d+|-)')
 _COMBINED = re.compile(rb'^\S+ \S+ .*?\[[^\]]+\] "[^"]*(?:\\"[^"]*)*" \d{3} (?:\d+|-) "')
@@ -351,8 +383,16 @@ def translate_block(block: Block, fmt: LogFormat, path: str, iis: IISTranslator 
 
 def peek(stream: BinaryIO, size: int = 65536) -> tuple[bytes, BinaryIO]:
     """Read the head of a stream for detection and give back an equivalent stream."""
-    try:
-        head = stream.read(size)
-    except DECOMPRESSION_ERRORS:
-        head = b""
+    parts: list[bytes] = []
+    got = 0
+    while got < size:
+        try:
+            part = stream.read(size - got)
+        except DECOMPRESSION_ERRORS:
+            break
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    head = b"".join(parts)
     return head, io.BufferedReader(_Prepend(head, stream), buffer_size=BLOCK_BYTES)

@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone
 from typing import TextIO
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -134,17 +134,14 @@ OUTCOME_NAMES: dict[bool | None, str] = {
     False: gettext_noop("probably failed"),
     None: gettext_noop("unknown"),
 }
-UNIT_NAMES = {
-    "minute": gettext_noop("per minute"),
-    "hour": gettext_noop("per hour"),
-    "day": gettext_noop("per day"),
-}
 UNITS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+MAX_BUCKETS = 1500  # a bogus year-1970 timestamp must not make a 20,000-day chart
 
 TABLE_LIMIT = 2000  # findings rows in the HTML; the CSV and JSON carry every finding
 SUCCEEDED_LIMIT = 500
 ISSUE_SAMPLES_SHOWN = 50
 TOP_SOURCES = 20
+JSON_TOP_SOURCES = 100
 TEXT_LIMIT = 240  # characters of a request, user agent or sample shown in HTML
 CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")  # full-width too
 CSV_COLUMNS = (
@@ -180,14 +177,15 @@ class SourceRow:
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
-    """Findings per bucket (minute, hour or day, chosen by the span) and requests per hour
-    (per day for long spans) as context, in the logs' own UTC offset."""
+    """Findings per bucket (a minute, hour or day, chosen by the span) and requests per hour
+    (per bucket for long spans) as context, in the logs' own UTC offset."""
 
     unit: str
-    tz: tzinfo
+    step: timedelta
+    tz: timezone
     starts: list[datetime]
     attacks: dict[Category, list[int]]
-    request_unit: str
+    request_step: timedelta
     request_starts: list[datetime]
     requests: list[int]
 
@@ -216,6 +214,7 @@ class ReportSummary:
     succeeded_findings: list[Finding]
     first_seen: datetime | None
     last_seen: datetime | None
+    zone: timezone  # the logs' own UTC offset, in which the report gives every time
     timeline: Timeline | None
     issue_counts: list[tuple[str, int]]
 
@@ -234,7 +233,7 @@ def _floor(moment: datetime, unit: str) -> datetime:
     return moment
 
 
-def _display_zone(findings: Iterable[Finding]) -> tzinfo:
+def _display_zone(findings: Iterable[Finding]) -> timezone:
     """The first offset found in the logs: a Tokyo site's report speaks Tokyo time."""
     for finding in findings:
         if finding.time is not None and (offset := finding.time.utcoffset()) is not None:
@@ -266,26 +265,38 @@ def build_timeline(result: ScanResult) -> Timeline | None:
     step = UNITS[unit]
     start = _floor(low, unit)
     count = (_floor(high, unit) - start) // step + 1
+    if count > MAX_BUCKETS:  # only in days: years of logs, or a nonsense timestamp
+        step *= -(-count // MAX_BUCKETS)
+        count = (_floor(high, unit) - start) // step + 1
     starts = [start + i * step for i in range(count)]
     attacks: dict[Category, list[int]] = {}
     for moment, category in sorted(timed, key=lambda item: list(Category).index(item[1])):
         index = (_floor(moment.astimezone(zone), unit) - start) // step
         attacks.setdefault(category, [0] * count)[index] += 1
-    request_unit = "day" if unit == "day" else "hour"
+    request_step = step if unit == "day" else UNITS["hour"]
     request_starts: list[datetime] = []
     requests: list[int] = []
-    if hours:
-        if request_unit == "hour":
-            request_starts = [datetime.fromtimestamp(h * 3600, UTC).astimezone(zone)
-                              for h in range(hours[0], hours[-1] + 1)]
-            requests = [result.requests_per_hour.get(h, 0) for h in range(hours[0], hours[-1] + 1)]
-        else:
-            request_starts = starts
-            requests = [0] * count
-            for hour in hours:
-                moment = datetime.fromtimestamp(hour * 3600, UTC).astimezone(zone)
-                requests[(_floor(moment, "day") - start) // step] += result.requests_per_hour[hour]
-    return Timeline(unit, zone, starts, attacks, request_unit, request_starts, requests)
+    if hours and unit != "day":
+        request_starts = [datetime.fromtimestamp(h * 3600, UTC).astimezone(zone)
+                          for h in range(hours[0], hours[-1] + 1)]
+        requests = [result.requests_per_hour.get(h, 0) for h in range(hours[0], hours[-1] + 1)]
+    elif hours:
+        request_starts, requests = starts, [0] * count
+        for hour in hours:
+            moment = datetime.fromtimestamp(hour * 3600, UTC).astimezone(zone)
+            requests[(_floor(moment, "day") - start) // step] += result.requests_per_hour[hour]
+    return Timeline(unit, step, zone, starts, attacks, request_step, request_starts, requests)
+
+
+def per(step: timedelta, _: Translate) -> str:
+    """How a chart's counts are bucketed, in words."""
+    if step == UNITS["minute"]:
+        return _("per minute")
+    if step == UNITS["hour"]:
+        return _("per hour")
+    if step == UNITS["day"]:
+        return _("per day")
+    return _("per {days} days").format(days=step.days)
 
 
 def _severity_key(finding: Finding) -> tuple[int, bool, datetime, str, int]:
@@ -341,6 +352,7 @@ def summarise(result: ScanResult, top: int = TOP_SOURCES) -> ReportSummary:
         succeeded_findings=succeeded,
         first_seen=first,
         last_seen=last,
+        zone=_display_zone(result.findings),
         timeline=build_timeline(result),
         issue_counts=result.issue_counts.most_common(),
     )
@@ -363,12 +375,16 @@ def clip(text: str, limit: int = TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def format_time(moment: datetime | None) -> str:
-    return moment.isoformat(sep=" ", timespec="seconds") if moment else "—"
+def local_time(moment: datetime | None, zone: timezone, *, seconds: bool = True) -> str:
+    """A time in the report's one zone, which is named once in its header."""
+    if moment is None:
+        return "—"
+    return _aware(moment).astimezone(zone).strftime(
+        "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
-def format_offset(zone: tzinfo) -> str:
-    offset = datetime.now(zone).utcoffset() or timedelta(0)
+def format_offset(zone: timezone) -> str:
+    offset = zone.utcoffset(None)
     minutes = int(offset.total_seconds()) // 60
     sign = "+" if minutes >= 0 else "-"
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
@@ -408,21 +424,21 @@ def bar(value: int, most: int, width: int) -> str:
     return "█" * (eighths // 8) + (_BLOCKS[eighths % 8] if eighths % 8 else "")
 
 
-def sparkline(values: Sequence[int], width: int) -> str:
-    """Values merged into at most ``width`` cells, drawn with block heights."""
+def sparkline(values: Sequence[int], width: int, style: str = "magenta") -> Text:
+    """Values merged into at most ``width`` cells; an empty cell is a dim floor, so a quiet
+    hour never looks like a small attack."""
+    line = Text()
     if not values:
-        return ""
+        return line
     size = -(-len(values) // width)
     cells = [sum(values[i:i + size]) for i in range(0, len(values), size)]
     most = max(cells)
-    if most == 0:
-        return _SPARKS[0] * len(cells)
-    return "".join(" " if v == 0 else _SPARKS[min(7, v * 8 // (most + 1))] for v in cells)
-
-
-def _short(moment: datetime | None) -> str:
-    """Minutes are enough on a terminal; the offset is said once, in the header."""
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
+    for value in cells:
+        if value == 0:
+            line.append(_SPARKS[0], style="dim")
+        else:
+            line.append(_SPARKS[1 + (value - 1) * 7 // most], style=style)
+    return line
 
 
 def _facts(summary: ReportSummary, _: Translate) -> Text:
@@ -444,26 +460,34 @@ def _facts(summary: ReportSummary, _: Translate) -> Text:
     ):
         facts.append(f"{label} ", style="dim").append(f"{count:,}", style=style).append("   ")
     if summary.first_seen and summary.last_seen:
-        zone = summary.timeline.tz if summary.timeline else UTC
+        zone = summary.zone
         facts.append(f"\n{_('Attacks seen')} ", style="dim").append(
-            f"{_short(summary.first_seen.astimezone(zone))} – "
-            f"{_short(summary.last_seen.astimezone(zone))} ({format_offset(zone)})")
+            f"{local_time(summary.first_seen, zone, seconds=False)} – "
+            f"{local_time(summary.last_seen, zone, seconds=False)} ({format_offset(zone)})")
     return facts
 
 
-def _succeeded_table(summary: ReportSummary, _: Translate) -> Table:
+def _succeeded_table(summary: ReportSummary, _: Translate, room: int) -> Table:
+    """Category over request in one cell, clipped to the ``room`` left: rich, left to shrink
+    no-wrap columns itself, silently drops some of them on a narrow terminal."""
     shown = summary.succeeded_findings[:10]
+    sources = [Text(visible(f.src)) for f in shown]
+    widths = [16, min(24, max(cell_len(_("Source")), *(s.cell_len for s in sources))),
+              max(3, cell_len(_("Status")))]
+    left = max(20, room - sum(widths) - 2 * len(widths))
     table = Table(title=_("Attacks that may have succeeded"), title_style="bold red",
                   title_justify="left", box=None, pad_edge=False, header_style="bold red")
-    table.add_column(_("Time"), no_wrap=True, min_width=16)
-    table.add_column(_("Source"), no_wrap=True, min_width=15, max_width=24, overflow="ellipsis")
-    table.add_column(_("Category"), no_wrap=True, min_width=12, overflow="ellipsis")
-    table.add_column(_("Status"), justify="right", no_wrap=True, min_width=cell_len(_("Status")))
-    table.add_column(_("Request"), no_wrap=True, overflow="ellipsis", ratio=1)
-    for finding in shown:
-        table.add_row(_short(finding.time), Text(visible(finding.src)),
-                      _(CATEGORY_TEXT[finding.category][0]), str(finding.status or "—"),
-                      Text(clip(visible(f"{finding.method} {finding.target}"), 200)))
+    headers = (_("Time"), _("Source"), _("Status"), f"{_('Category')} / {_('Request')}")
+    for header, width in zip(headers, [*widths, left], strict=True):
+        table.add_column(header, no_wrap=True, overflow="ellipsis", width=width,
+                         justify="right" if header == _("Status") else "left")
+    for finding, source in zip(shown, sources, strict=True):
+        attack = Text(_(CATEGORY_TEXT[finding.category][0]), style="bold")
+        attack.truncate(left, overflow="ellipsis")
+        request = Text(visible(f"{finding.method} {finding.target}"))
+        request.truncate(left, overflow="ellipsis")
+        table.add_row(local_time(finding.time, summary.zone, seconds=False), source,
+                      str(finding.status or "—"), Text("\n").join([attack, request]))
     if summary.succeeded > len(shown):
         table.caption = _("and {count} more in the HTML, CSV and JSON reports").format(
             count=f"{summary.succeeded - len(shown):,}")
@@ -512,7 +536,7 @@ def print_summary(result: ScanResult, console: Console, lang: str) -> None:
     width = max(10, min(30, console.width - 70))
     parts: list[Table | Text] = [_facts(summary, _)]
     if summary.succeeded:
-        parts += [Text(), _succeeded_table(summary, _)]
+        parts += [Text(), _succeeded_table(summary, _, console.width - 4)]  # panel edges
     if summary.findings:
         parts += [Text(), _category_table(summary, _, width)]
         severity_line = Text(f"{_('Severity')}  ", style="dim")
@@ -524,11 +548,13 @@ def print_summary(result: ScanResult, console: Console, lang: str) -> None:
         parts.append(severity_line)
         timeline = summary.timeline
         if timeline and timeline.attacks:
-            line = Text(f"\n{_('Attacks over time')} ({_(UNIT_NAMES[timeline.unit])})\n",
+            line = Text(f"\n{_('Attacks over time')} ({per(timeline.step, _)})\n",
                         style="bold")
-            line.append(_short(timeline.starts[0]) + " ", style="dim")
-            line.append(sparkline(timeline.totals, max(10, console.width - 40)), style="magenta")
-            line.append(" " + _short(timeline.starts[-1] + UNITS[timeline.unit]), style="dim")
+            line.append(local_time(timeline.starts[0], timeline.tz, seconds=False) + " ",
+                        style="dim")
+            line.append_text(sparkline(timeline.totals, max(10, console.width - 40)))
+            line.append(" " + local_time(timeline.starts[-1] + timeline.step, timeline.tz,
+                                         seconds=False), style="dim")
             parts.append(line)
         parts += [Text(), _sources_table(summary, _, width)]
     else:
@@ -588,7 +614,7 @@ def short_names(result: ScanResult) -> dict[str, str]:
     return {name: short if taken[short] == 1 else name for name, short in base.items()}
 
 
-def _view(finding: Finding, _: Translate, names: dict[str, str]) -> FindingView:
+def _view(finding: Finding, _: Translate, names: dict[str, str], zone: timezone) -> FindingView:
     request = f"{finding.method} {finding.target}"
     in_request = _find(request, finding.fragment) is not None
     agent = "" if finding.user_agent in ("", "-") else finding.user_agent
@@ -601,7 +627,7 @@ def _view(finding: Finding, _: Translate, names: dict[str, str]) -> FindingView:
         severity=finding.severity,
         severity_name=_(SEVERITY_NAMES[finding.severity]),
         src=clip(visible(finding.src), 64),
-        time=format_time(finding.time),
+        time=local_time(finding.time, zone),
         request=highlight(request, finding.fragment),
         # The user agent only where the match was in it: it is what the analyst must see.
         user_agent=highlight(agent, finding.fragment, 160)
@@ -632,15 +658,15 @@ def _charts(summary: ReportSummary, _: Translate) -> dict[str, Markup]:
     if timeline is not None:
         made["timeline"] = Markup(charts.timeline_svg(  # noqa: S704  (our own SVG)
             timeline.starts,
-            UNITS[timeline.unit],
+            timeline.step,
             [charts.Series(_(CATEGORY_TEXT[c][0]), CATEGORY_COLORS[c], values)
              for c, values in timeline.attacks.items()],
             context_starts=timeline.request_starts,
-            context_step=UNITS[timeline.request_unit],
+            context_step=timeline.request_step,
             context=charts.Series(_("All requests"), "#9aa3ad", timeline.requests)
             if timeline.requests else None,
-            ylabel=_("Findings") + f" ({_(UNIT_NAMES[timeline.unit])})",
-            context_ylabel=_("Requests") + f" ({_(UNIT_NAMES[timeline.request_unit])})",
+            ylabel=_("Findings") + f" ({per(timeline.step, _)})",
+            context_ylabel=_("Requests") + f" ({per(timeline.request_step, _)})",
             xlabel=_("Log time") + f" ({format_offset(timeline.tz)})",
         ))
     return made
@@ -652,7 +678,7 @@ def render_html(result: ScanResult, lang: str) -> str:
     _ = translator(lang)
     summary = summarise(result)
     ordered = sorted(result.findings, key=_severity_key)[:TABLE_LIMIT]
-    zone = summary.timeline.tz if summary.timeline else UTC
+    zone = summary.zone
     names = short_names(result)
     template = _environment().get_template("report.html.j2")
     return template.render(
@@ -662,8 +688,9 @@ def render_html(result: ScanResult, lang: str) -> str:
         files=result.files,
         started=result.started,
         charts=_charts(summary, _),
-        succeeded=[_view(f, _, names) for f in summary.succeeded_findings[:SUCCEEDED_LIMIT]],
-        findings=[_view(f, _, names) for f in ordered],
+        succeeded=[_view(f, _, names, zone)
+                   for f in summary.succeeded_findings[:SUCCEEDED_LIMIT]],
+        findings=[_view(f, _, names, zone) for f in ordered],
         issues=[(visible(i.file), i.line, visible(_(i.reason)), clip(visible(i.sample)),
                  i.skipped) for i in result.issues[:ISSUE_SAMPLES_SHOWN]],
         issue_reasons=[(visible(_(r)), n) for r, n in summary.issue_counts],
@@ -674,8 +701,8 @@ def render_html(result: ScanResult, lang: str) -> str:
         table_limit=TABLE_LIMIT,
         succeeded_limit=SUCCEEDED_LIMIT,
         visible=visible,
-        format_time=format_time,
-        short_time=lambda moment: _short(moment.astimezone(zone)) if moment else "—",
+        zone=format_offset(zone),
+        local_time=lambda moment, seconds=True: local_time(moment, zone, seconds=seconds),
         most_source=max((r.findings for r in summary.top_sources), default=1),
     )
 
@@ -703,11 +730,12 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def write_json_report(result: ScanResult, out: TextIO, lang: str) -> None:
-    """The whole report as data; names and explanations in ``lang``, keys always English."""
+    """The whole report as data; names and explanations in ``lang``, keys always English.
+    Findings use the public shape of ``logs scan --json`` (``Finding.to_json``)."""
     _ = translator(lang)
-    summary = summarise(result)
+    summary = summarise(result, top=JSON_TOP_SOURCES)
     timeline = summary.timeline
-    document = {
+    document: dict[str, object] = {
         "report": "renkei.logs.scan",
         "version": 1,
         "lang": lang,
@@ -741,7 +769,7 @@ def write_json_report(result: ScanResult, out: TextIO, lang: str) -> None:
         ],
         "by_severity": {str(s): n for s, n in summary.severities.items()},
         "timeline": None if timeline is None else {
-            "unit": timeline.unit,
+            "bucket_seconds": int(timeline.step.total_seconds()),
             "attacks": [
                 {"start": start.isoformat(), "count": total,
                  "by_category": {str(c): v[i] for c, v in timeline.attacks.items() if v[i]}}
@@ -749,7 +777,7 @@ def write_json_report(result: ScanResult, out: TextIO, lang: str) -> None:
                                                        strict=True))
                 if total
             ],
-            "requests_unit": timeline.request_unit,
+            "requests_bucket_seconds": int(timeline.request_step.total_seconds()),
             "requests": [{"start": start.isoformat(), "count": n}
                          for start, n in zip(timeline.request_starts, timeline.requests,
                                              strict=True)],
@@ -760,12 +788,33 @@ def write_json_report(result: ScanResult, out: TextIO, lang: str) -> None:
              "first_seen": _iso(r.first), "last_seen": _iso(r.last)}
             for r in summary.top_sources
         ],
-        "succeeded": [f.to_json() for f in summary.succeeded_findings],
-        "findings": [f.to_json() for f in result.findings],
         "parse_issues": {
             "counts": dict(summary.issue_counts),
             "samples": [asdict(i) for i in result.issues],
         },
+        "succeeded": _Rows(f.to_json() for f in summary.succeeded_findings),
+        "findings": _Rows(f.to_json() for f in result.findings),
     }
-    json.dump(document, out, ensure_ascii=False, indent=1)
-    out.write("\n")
+    out.write("{")
+    for number, (key, value) in enumerate(document.items()):
+        out.write(("\n " if number == 0 else ",\n ") + json.dumps(key) + ": ")
+        if isinstance(value, _Rows | list):
+            out.write("[")
+            for index, item in enumerate(value.items if isinstance(value, _Rows) else value):
+                out.write(("\n  " if index == 0 else ",\n  ") + _dumps(item))
+            out.write("\n ]")
+        else:
+            out.write(_dumps(value))
+    out.write("\n}\n")
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """A JSON array written one element a line as it is made: a million findings are never
+    all turned into dicts at once, and the file stays greppable."""
+
+    items: Iterable[object]
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

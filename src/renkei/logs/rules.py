@@ -79,8 +79,8 @@ def parse_rule(data: object, source: str) -> Rule:
     if unknown:
         raise RuleError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     try:
-        category = Category(data.get("category"))
-        severity = Severity(data.get("severity"))
+        category = Category(str(data.get("category")))
+        severity = Severity(str(data.get("severity")))
     except ValueError as exc:
         raise RuleError(f"{where}: {exc}") from exc
     fields = tuple(data.get("fields") or ("target",))

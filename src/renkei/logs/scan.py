@@ -21,6 +21,7 @@ from renkei.logs.detect import ParsedBlock, RuleEngine, make_finding, match_sign
 from renkei.logs.judge import judge
 from renkei.logs.model import Category, FileSummary, Finding, LogFormat, ParseIssue, Severity
 from renkei.logs.read import (
+    BLOCK_BYTES,
     PARSE_ERRORS,
     BlockReader,
     IISTranslator,
@@ -55,22 +56,24 @@ class LogScanner:
 
     def __init__(self, rules: list[Rule] | None = None, *, sigma: SigmaRuleSet | None = None,
                  thresholds: Thresholds | None = None, max_line: int = DEFAULT_MAX_LINE,
-                 use_hyperscan: bool = True) -> None:
+                 use_hyperscan: bool = True, block_bytes: int = BLOCK_BYTES) -> None:
         self.rules = load_rules() if rules is None else rules
         self.engine = RuleEngine(self.rules, use_hyperscan=use_hyperscan)
         self.sigma = sigma
         self.thresholds = thresholds or Thresholds()
         self.max_line = max_line
+        self.block_bytes = block_bytes
 
     def scan_file(self, path: Path, fmt: LogFormat | None = None,
                   progress: ByteProgress | None = None, name: str | None = None) -> FileScan:
         label = name or str(path)
         if not path.is_file():
             raise LogReadError(f"{label}: no such file")
-        stream, _compression, raw = open_decompressed(path)
+        source, _compression, raw = open_decompressed(path)
         with raw:
-            head, stream = peek(stream)
-            fingerprint = hashlib.sha256(head).hexdigest()
+            head, stream = peek(source)
+            # A log is known by its first line: appending keeps it, rotation changes it.
+            fingerprint = hashlib.sha256(head.split(b"\n", 1)[0]).hexdigest()
             fmt = fmt or detect_format(head)
             if fmt is None:
                 first = sample(head.split(b"\n", 1)[0])
@@ -81,11 +84,14 @@ class LogScanner:
             if progress is not None:
                 progress.start(Path(label).name, path.stat().st_size)
             self._scan_stream(stream, fmt, label, result, progress, raw)
+            broken = getattr(source, "error", "")
+            if broken:
+                result.summary.error = broken.replace(str(path), label)
         return result
 
     def _scan_stream(self, stream: object, fmt: LogFormat, label: str, result: FileScan,
                      progress: ByteProgress | None, raw: object) -> None:
-        reader = BlockReader(label, stream, self.max_line)  # type: ignore[arg-type]
+        reader = BlockReader(label, stream, self.max_line, self.block_bytes)  # type: ignore[arg-type]
         iis = IISTranslator() if fmt is LogFormat.IIS else None
         errors, sizes = SourceErrors(), PathSizes()
         brute = BruteForce(self.thresholds, label)

@@ -23,7 +23,7 @@ from renkei.logs.model import Finding
 
 
 class LogSource(Base):
-    """A log file as renkei knows it: identified by its first bytes, so a grown or copied
+    """A log file as renkei knows it: identified by its first line, so a grown or copied
     file is recognised and its old lines are not stored again."""
 
     __tablename__ = "log_sources"
