@@ -49,18 +49,21 @@ class SourceErrors:
         index = np.flatnonzero(usable)
         if not len(index):
             return
-        hashes = block.src_hash[index]
-        keys, inverse = np.unique(hashes, return_inverse=True)
+        inverse = block.src_inverse[index]
+        distinct = len(block.src_first)
         is_error = block.status[index] >= 400
-        totals = np.bincount(inverse, minlength=len(keys)).astype(np.int64)
-        errors = np.bincount(inverse, weights=is_error, minlength=len(keys)).astype(np.int64)
-        first_error = np.full(len(keys), NO_LINE, dtype=np.int64)
+        totals = np.bincount(inverse, minlength=distinct)
+        errors = np.bincount(inverse, weights=is_error, minlength=distinct).astype(np.int64)
+        first_error = np.full(distinct, NO_LINE, dtype=np.int64)
         error_pos = np.flatnonzero(is_error)[::-1]  # reversed: the earliest line wins
         first_error[inverse[error_pos]] = block.line_numbers[index[error_pos]]
-        for pos in error_pos.tolist():
-            key = int(hashes[pos])
+        seen = totals > 0
+        keys = block.src_hash[block.src_first][seen]
+        totals, errors, first_error = totals[seen].astype(np.int64), errors[seen], first_error[seen]
+        for pos in np.flatnonzero(seen & (np.bincount(inverse, weights=is_error, minlength=distinct) > 0)).tolist():
+            key = int(block.src_hash[block.src_first[pos]])
             if key not in self.names and len(self.names) < MAX_TRACKED:
-                self.names[key] = block.text(int(index[pos]), kernels.SRC)
+                self.names[key] = block.text(int(block.src_first[pos]), kernels.SRC)
         self.parts.append((keys, totals, errors, first_error))
         self.rows += len(keys)
         if self.rows > 4 * MAX_TRACKED:
@@ -117,21 +120,23 @@ class PathSizes:
 
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
     rows: int = 0
-    _final: dict[int, tuple[float, float, float]] | None = None
 
     def update(self, block: ParsedBlock, usable: np.ndarray) -> None:
         mask = usable & (block.status >= 200) & (block.status < 300) & (block.size >= 0)
         if not mask.any():
             return
-        keys, inverse = np.unique(block.path_hash[mask], return_inverse=True)
+        inverse = block.path_inverse[mask]
+        distinct = len(block.path_first)
         sizes = block.size[mask].astype(np.float64)
+        counts = np.bincount(inverse, minlength=distinct).astype(np.float64)
+        seen = counts > 0
         self.parts.append((
-            keys,
-            np.bincount(inverse, minlength=len(keys)).astype(np.float64),
-            np.bincount(inverse, weights=sizes, minlength=len(keys)),
-            np.bincount(inverse, weights=sizes * sizes, minlength=len(keys)),
+            block.path_hash[block.path_first][seen],
+            counts[seen],
+            np.bincount(inverse, weights=sizes, minlength=distinct)[seen],
+            np.bincount(inverse, weights=sizes * sizes, minlength=distinct)[seen],
         ))
-        self.rows += len(keys)
+        self.rows += int(seen.sum())
         if self.rows > 4 * MAX_TRACKED:
             self._compact()
 
@@ -148,21 +153,19 @@ class PathSizes:
         self.parts = [(unique, sums[0], sums[1], sums[2])]
         self.rows = len(unique)
 
-    def baseline(self, path_hash: int) -> SizeBaseline | None:
-        if self._final is None:
-            self._compact()
-            if self.parts:
-                keys, n, s1, s2 = self.parts[0]
-                self._final = dict(zip(keys.tolist(), zip(n.tolist(), s1.tolist(), s2.tolist(),
-                                                           strict=True), strict=True))
-            else:
-                self._final = {}
-        entry = self._final.get(path_hash)
-        if entry is None:
-            return None
-        count, total, squares = entry
-        mean = total / count
-        return SizeBaseline(int(count), mean, max(squares / count - mean * mean, 0.0) ** 0.5)
+    def baselines(self, path_hashes: np.ndarray) -> list[SizeBaseline | None]:
+        """The usual size of each given path, looked up all at once."""
+        self._compact()
+        if not self.parts or not len(path_hashes):
+            return [None] * len(path_hashes)
+        keys, count, total, squares = self.parts[0]
+        pos = np.minimum(np.searchsorted(keys, path_hashes), len(keys) - 1)
+        found = keys[pos] == path_hashes
+        mean = total[pos] / np.maximum(count[pos], 1)
+        std = np.sqrt(np.maximum(squares[pos] / np.maximum(count[pos], 1) - mean * mean, 0.0))
+        hit_count = count[pos]
+        return [SizeBaseline(int(hit_count[i]), float(mean[i]), float(std[i])) if found[i] else None
+                for i in range(len(path_hashes))]
 
 
 def is_post(block: ParsedBlock, lines: np.ndarray) -> np.ndarray:

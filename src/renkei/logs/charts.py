@@ -22,6 +22,7 @@ import matplotlib
 import matplotlib.dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -128,6 +129,7 @@ def timeline_svg(
             top.step(edges, values, where="post", color=context.color, linewidth=0.8)
             top.set_title(context_ylabel, loc="left", fontsize=9, color="#333333")
             top.set_ylim(bottom=0)
+            top.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
             top.tick_params(labelbottom=False)
         else:
             bottom = fig.subplots()
@@ -142,6 +144,7 @@ def timeline_svg(
                 base = upper
             bottom.set_ylim(bottom=0, top=max(1, max(base)) * 1.08)
         bottom.set_title(ylabel, loc="left", fontsize=9, color="#333333")
+        bottom.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts, not 0.5 attacks
         bottom.set_xlabel(xlabel)
         # matplotlib.dates has no type annotations; the calls are plain constructors.
         locator = mdates.AutoDateLocator(minticks=4, maxticks=10)  # type: ignore[no-untyped-call]
@@ -177,6 +180,7 @@ def stacked_bars_svg(labels: Sequence[str], layers: Sequence[Series], *, xlabel:
         ax.invert_yaxis()
         ax.set_xlim(0, max(1, max(left, default=1)) * 1.12)
         ax.set_xlabel(xlabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(axis="y", visible=False)
         ax.legend(loc="lower right", fontsize=8, ncol=len(layers), handlelength=1.2,
                   bbox_to_anchor=(1.0, 1.0))

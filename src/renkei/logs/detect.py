@@ -37,7 +37,11 @@ class ParsedBlock:
     epoch: np.ndarray
     error: np.ndarray
     src_hash: np.ndarray
+    src_inverse: np.ndarray  # distinct-source id of each line (see kernels.dedupe_spans)
+    src_first: np.ndarray
     path_hash: np.ndarray
+    path_inverse: np.ndarray
+    path_first: np.ndarray
 
     def __len__(self) -> int:
         return len(self.line_start)
@@ -67,10 +71,10 @@ def parse_block(data: bytes, first_line: int, max_line: int,
     start, end, spans, status, size, epoch, error = kernels.parse_access_lines(buf, max_line)
     if line_numbers is None or len(line_numbers) != len(start):
         line_numbers = np.arange(first_line, first_line + len(start), dtype=np.int64)
-    src_hash = kernels.dedupe_spans(buf, np.ascontiguousarray(spans[:, kernels.SRC, :]), -1)[0]
-    path_hash = kernels.dedupe_spans(buf, np.ascontiguousarray(spans[:, kernels.TARGET, :]), 63)[0]
+    src = kernels.dedupe_spans(buf, np.ascontiguousarray(spans[:, kernels.SRC, :]), -1)
+    path = kernels.dedupe_spans(buf, np.ascontiguousarray(spans[:, kernels.TARGET, :]), 63)
     return ParsedBlock(buf, line_numbers, start, end, spans, status, size, epoch, error,
-                       src_hash, path_hash)
+                       src[0], src[2], src[1], path[0], path[2], path[1])
 
 
 class RuleEngine:

@@ -148,7 +148,7 @@ class Block:
 
     data: bytes
     first_line: int
-    count: int
+    count: int | None = None  # lines in data; the consumer may fill it in to save a pass
     lines: np.ndarray | None = None  # real line number of each line, when not contiguous
 
 
@@ -189,10 +189,9 @@ class BlockReader:
             if cut < 0:
                 pending = data
             else:
-                block = data[: cut + 1]
-                count = block.count(b"\n")
-                yield Block(block, line_no, count)
-                line_no += count
+                block = Block(data[: cut + 1], line_no)
+                yield block
+                line_no += block.count if block.count is not None else block.data.count(b"\n")
                 pending = data[cut + 1 :]
             if len(pending) > self.max_line:
                 self.issues.append(ParseIssue(self.path, line_no, PARSE_ERRORS[kernels.TOO_LONG],
@@ -360,7 +359,9 @@ def translate_block(block: Block, fmt: LogFormat, path: str, iis: IISTranslator 
     """Turn a block of IIS or JSON lines into combined lines, keeping real line numbers."""
     out: list[bytes] = []
     numbers: list[int] = []
-    for offset, raw in enumerate(block.data.split(b"\n")):
+    raw_lines = block.data.split(b"\n")
+    block.count = len(raw_lines) - (1 if block.data.endswith(b"\n") else 0)
+    for offset, raw in enumerate(raw_lines):
         line_no = block.first_line + offset
         raw = raw.rstrip(b"\r")
         if not raw.strip():

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from functools import cache
 from typing import TextIO
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -571,6 +572,7 @@ def print_summary(result: ScanResult, console: Console, lang: str) -> None:
 # ---------------------------------------------------------------- HTML
 
 
+@cache
 def _environment() -> Environment:
     return Environment(
         loader=PackageLoader("renkei.logs", "templates"),

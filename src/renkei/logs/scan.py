@@ -97,11 +97,14 @@ class LogScanner:
         brute = BruteForce(self.thresholds, label)
         pending: list[tuple[Finding, int]] = []
         position = 0
-        for block in reader:
-            result.summary.lines += block.count
-            if fmt in (LogFormat.IIS, LogFormat.JSON):
-                block = translate_block(block, fmt, label, iis, result.issues)
+        for source_block in reader:
+            block = source_block
+            if fmt in (LogFormat.IIS, LogFormat.JSON):  # sets source_block.count
+                block = translate_block(source_block, fmt, label, iis, result.issues)
             parsed = parse_block(block.data, block.first_line, self.max_line, block.lines)
+            if source_block.count is None:
+                source_block.count = len(parsed)
+            result.summary.lines += source_block.count
             self._report_bad_lines(parsed, label, block.data, result)
             usable = parsed.error == 0
             hits = match_signatures(parsed, self.engine, label)
@@ -127,8 +130,9 @@ class LogScanner:
         result.summary.error = reader.error
         result.summary.bytes_read = reader.bytes_read
         result.summary.skipped = sum(1 for i in result.issues if i.skipped)
-        for finding, path_hash in pending:
-            finding.succeeded, finding.reason = judge(finding, sizes.baseline(path_hash))
+        hashes = np.fromiter((h for _f, h in pending), dtype=np.uint64, count=len(pending))
+        for (finding, _hash), baseline in zip(pending, sizes.baselines(hashes), strict=True):
+            finding.succeeded, finding.reason = judge(finding, baseline)
             result.findings.append(finding)
         result.findings.extend(brute.found)
         result.findings.extend(errors.findings(label, self.thresholds))
