@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from renkei.logs.match import FieldMatcher
 from renkei.logs.model import Category, Finding, Severity
 from renkei.logs.rules import FIELDS, Rule
 
+_CLF_OFFSET = re.compile(rb"\[[^\]]*? ([+-])(\d\d)(\d\d)\]")
 FIELD_SPAN = {"target": kernels.TARGET, "referer": kernels.REFERER, "ua": kernels.UA}
 
 # Internal markers share the target scan; they raise no finding but feed aggregates.
@@ -56,11 +58,19 @@ class ParsedBlock:
         return bytes(self.buf[self.line_start[line] : self.line_end[line]])
 
     def time(self, line: int) -> datetime | None:
+        """The line's time in the UTC offset the log wrote, so a JST log reads as JST."""
         value = int(self.epoch[line])
         if value == kernels.MISSING_TIME:
             return None
+        zone = UTC
+        offset = _CLF_OFFSET.search(self.raw_line(line)[:200])
+        if offset:
+            sign = 1 if offset.group(1) == b"+" else -1
+            minutes = int(offset.group(2)) * 60 + int(offset.group(3))
+            if minutes < 24 * 60:
+                zone = timezone(timedelta(minutes=sign * minutes))
         try:
-            return datetime.fromtimestamp(value, UTC)
+            return datetime.fromtimestamp(value, zone)
         except (OverflowError, OSError, ValueError):
             return None
 
