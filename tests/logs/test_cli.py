@@ -81,3 +81,24 @@ def test_the_installed_command_runs(renkei_home: Path, write_log: Callable[..., 
                            "--no-store"], capture_output=True, text=True, check=False, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[0])["line"] == 1
+
+
+def test_sigma_rules_run_beside_renkeis(renkei_home: Path, write_log: Callable[..., Path]) -> None:
+    rules = Path(__file__).parent / "files" / "sigma" / "scanner_regex.yml"
+    path = write_log([clf("/", agent="sqlmap/1.8"), clf("/", agent="Mozilla/5.0")])
+    result = runner.invoke(app, ["logs", "scan", str(path), "--json", "--no-store",
+                                 "--sigma", str(rules)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    sigma = [r for r in rows if r["engine"] == "sigma"]
+    assert [(r["line"], r["category"]) for r in sigma] == [(1, "scanner")]
+    assert sigma[0]["rule"].startswith("sigma:")
+
+
+def test_broken_sigma_rules_are_named_and_skipped(renkei_home: Path, write_log: Callable[..., Path]) -> None:
+    folder = Path(__file__).parent / "files" / "sigma"
+    path = write_log([clf("/", agent="sqlmap/1.8")])
+    result = runner.invoke(app, ["logs", "scan", str(path), "--json", "--no-store", "--sigma", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "broken.yml" in result.stderr
+    assert any(json.loads(line)["engine"] == "sigma" for line in result.stdout.splitlines())

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from renkei.logs.rules import Rule
+from renkei.logs.rules import Rule, RuleError
 
 try:
     import hyperscan
@@ -28,6 +29,25 @@ class Hit:
     end: int
 
 
+def _compile(rules: Sequence[Rule]) -> Any:
+    """One Hyperscan database for all rules; on failure, name the rule that broke it."""
+    flags = hyperscan.HS_FLAG_SOM_LEFTMOST | hyperscan.HS_FLAG_MULTILINE
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    try:
+        db.compile(expressions=[r.pattern.encode() for r in rules], ids=list(range(len(rules))),
+                   flags=[flags] * len(rules))
+    except hyperscan.error as exc:
+        for rule in rules:
+            try:
+                hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(
+                    expressions=[rule.pattern.encode()], ids=[0], flags=[flags])
+            except hyperscan.error as single:
+                raise RuleError(f"{rule.source}: rule {rule.id!r}: Hyperscan cannot compile "
+                                f"its pattern: {single}") from single
+        raise RuleError(f"Hyperscan cannot compile the rule set: {exc}") from exc
+    return db
+
+
 class FieldMatcher:
     """The rules that apply to one field (target, referer or user agent)."""
 
@@ -35,14 +55,7 @@ class FieldMatcher:
         self.rules = list(rules)
         self._db = None
         if self.rules and use_hyperscan and hyperscan is not None:
-            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            flags = hyperscan.HS_FLAG_SOM_LEFTMOST | hyperscan.HS_FLAG_MULTILINE
-            db.compile(
-                expressions=[r.pattern.encode() for r in self.rules],
-                ids=list(range(len(self.rules))),
-                flags=[flags] * len(self.rules),
-            )
-            self._db = db
+            self._db = _compile(self.rules)
 
     @property
     def engine(self) -> str:
