@@ -23,7 +23,7 @@ from renkei.logs.model import Category, FileSummary, Finding, ParseIssue, ScanRe
 JST = timezone(timedelta(hours=9))
 START = datetime(2025, 11, 24, 9, 0, tzinfo=JST)
 LOGS = Path(report.__file__).parent
-SOURCES = [LOGS / "report.py", LOGS / "charts.py"]
+SOURCES = [LOGS / "report.py", LOGS / "charts.py", LOGS / "judge.py", LOGS / "aggregate.py"]
 TEMPLATE = LOGS / "templates" / "report.html.j2"
 CATALOGUE = LOGS / "locale" / "ja" / "report.po"
 

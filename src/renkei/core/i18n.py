@@ -47,6 +47,11 @@ def messages(lang: str) -> dict[str, str]:
     return table
 
 
+def gettext_noop(text: str) -> str:
+    """Marks a message for the catalogue where it is defined; translated where it is shown."""
+    return text
+
+
 def translator(lang: str) -> Translate:
     """``_ = translator("ja"); _("Findings")`` gives the Japanese text, or the English."""
     table = messages(lang)

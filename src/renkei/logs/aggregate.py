@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from renkei.core.i18n import gettext_noop
 from renkei.logs import kernels
 from renkei.logs.detect import ParsedBlock
 from renkei.logs.judge import SizeBaseline
@@ -247,10 +248,12 @@ class BruteForce:
         failures = [c for c in codes if c in (401, 403)]
         last = codes[-1]
         if failures and last < 400:
-            state.burst.succeeded, state.burst.reason = True, f"answered {last} after {len(failures)} refusals"
+            state.burst.succeeded, state.burst.reason = True, gettext_noop("answered {status} after {refusals} refusals")
+            state.burst.reason_args = {"status": last, "refusals": len(failures)}
         elif len(codes) >= 3 and last in (301, 302, 303) and codes.count(last) == 1:
-            state.burst.succeeded, state.burst.reason = True, "a redirect after repeated failed logins"
+            state.burst.succeeded, state.burst.reason = True, gettext_noop("a redirect after repeated failed logins")
         elif failures and last >= 400:
-            state.burst.succeeded, state.burst.reason = False, f"answered {last}"
+            state.burst.succeeded, state.burst.reason = False, gettext_noop("answered {status}")
+            state.burst.reason_args = {"status": last}
         else:
             state.burst.succeeded, state.burst.reason = None, ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from renkei.core.i18n import gettext_noop
 from renkei.logs.model import Category, Finding
 
 INJECTIONS = {
@@ -32,23 +33,28 @@ class SizeBaseline:
         return abs(size - self.mean) > margin
 
 
-def judge(finding: Finding, baseline: SizeBaseline | None) -> tuple[bool | None, str]:
+Verdict = tuple[bool | None, str, dict[str, str | int]]
+
+
+def judge(finding: Finding, baseline: SizeBaseline | None) -> Verdict:
+    """(succeeded, reason template, its arguments): templates are translated by reports."""
     status = finding.status
     if status is None:
-        return None, "no status in the log"
+        return None, gettext_noop("no status in the log"), {}
     if finding.category is Category.SENSITIVE_FILE:
         if 200 <= status < 300:
-            return True, f"served with status {status}"
-        return False, f"answered {status}"
+            return True, gettext_noop("served with status {status}"), {"status": status}
+        return False, gettext_noop("answered {status}"), {"status": status}
     if finding.category not in INJECTIONS:
-        return None, ""
+        return None, "", {}
     if status >= 500:
-        return True, f"server error {status} right at the attempt"
+        return True, gettext_noop("server error {status} right at the attempt"), {"status": status}
     if not 200 <= status < 300:
-        return False, f"answered {status}"
+        return False, gettext_noop("answered {status}"), {"status": status}
     if finding.size is None or baseline is None or baseline.count < MIN_BASELINE:
-        return None, "no usual response size for this path to compare with"
+        return None, gettext_noop("no usual response size for this path to compare with"), {}
+    args: dict[str, str | int] = {"size": finding.size, "mean": round(baseline.mean),
+                                  "std": round(baseline.std)}
     if baseline.is_unusual(finding.size):
-        return True, (f"response size {finding.size} differs from this path's usual "
-                      f"{baseline.mean:.0f} ± {baseline.std:.0f}")
-    return False, f"response size {finding.size} is this path's usual"
+        return True, gettext_noop("response size {size} differs from this path's usual {mean} ± {std}"), args
+    return False, gettext_noop("response size {size} is this path's usual"), args

@@ -78,11 +78,29 @@ def _parse_clf_time(buf: np.ndarray, s: int, e: int, months: np.ndarray) -> int:
 
 
 @njit(cache=True, inline="always")
-def _quoted_end(buf: np.ndarray, j: int, e: int) -> int:
-    """Index of the closing quote of a field that starts after an opening quote at j-1."""
-    while j < e:
+def _scan_to(buf: np.ndarray, j: int, n: int, ch: int) -> int:
+    """First index from j holding ``ch`` or a line break, or n."""
+    while j < n:
         c = buf[j]
+        if c == ch or c == 10:
+            return j
+        j += 1
+    return n
+
+
+@njit(cache=True, inline="always")
+def _quoted_end(buf: np.ndarray, j: int, n: int) -> int:
+    """Closing quote of a field opened just before j, or -1 if the line ends first.
+
+    A backslash escapes the next byte (Apache writes ``\\"``), but never a line break.
+    """
+    while j < n:
+        c = buf[j]
+        if c == 10:
+            return -1
         if c == 92:
+            if j + 1 < n and buf[j + 1] == 10:
+                return -1
             j += 2
             continue
         if c == 34:
@@ -102,6 +120,98 @@ def count_lines(buf: np.ndarray) -> int:
     return n
 
 
+@njit(cache=True, inline="always")
+def _parse_line(buf: np.ndarray, s: int, n: int, k: int, spans: np.ndarray, status: np.ndarray,
+                size: np.ndarray, epoch: np.ndarray, months: np.ndarray) -> tuple[int, int]:
+    """Fields of the line starting at s; (error code, index where parsing stopped).
+
+    Scans never cross a line break, so the line's end is found from where parsing stops
+    and each byte is visited about once.
+    """
+    j = _scan_to(buf, s, n, 32)
+    if j == s or j >= n or buf[j] == 10:
+        return NO_SOURCE if j == s else NO_TIME, j
+    spans[k, SRC, 0] = s
+    spans[k, SRC, 1] = j
+    j = _scan_to(buf, j, n, 91)
+    if j >= n or buf[j] == 10:
+        return NO_TIME, j
+    t0 = j + 1
+    j = _scan_to(buf, t0, n, 93)
+    if j >= n or buf[j] == 10:
+        return NO_TIME, j
+    epoch[k] = _parse_clf_time(buf, t0, j, months)
+    if epoch[k] == MISSING_TIME:
+        return BAD_TIME, j
+    j += 1
+    if j + 1 >= n or buf[j] != 32 or buf[j + 1] != 34:
+        return NO_REQUEST, j
+    r0 = j + 2
+    r1 = _quoted_end(buf, r0, n)
+    if r1 < 0:
+        return NO_REQUEST, r0
+    # method SP target SP protocol; anything else is kept whole as the target
+    sp1 = r0
+    while sp1 < r1 and buf[sp1] != 32:
+        sp1 += 1
+    sp2 = r1
+    while sp2 > sp1 and buf[sp2 - 1] != 32:
+        sp2 -= 1
+    if sp1 < r1 and sp2 - 1 > sp1:
+        spans[k, METHOD, 0] = r0
+        spans[k, METHOD, 1] = sp1
+        spans[k, TARGET, 0] = sp1 + 1
+        spans[k, TARGET, 1] = sp2 - 1
+        spans[k, PROTO, 0] = sp2
+        spans[k, PROTO, 1] = r1
+    elif sp1 < r1:
+        spans[k, METHOD, 0] = r0
+        spans[k, METHOD, 1] = sp1
+        spans[k, TARGET, 0] = sp1 + 1
+        spans[k, TARGET, 1] = r1
+    else:
+        spans[k, TARGET, 0] = r0
+        spans[k, TARGET, 1] = r1
+    j = r1 + 1
+    if j + 4 > n or buf[j] != 32:
+        return BAD_STATUS, j
+    code = _digits(buf, j + 1, 3)
+    after = buf[j + 4] if j + 4 < n else 10
+    if code < 100 or not (after == 32 or after == 10 or after == 13):
+        return BAD_STATUS, j
+    status[k] = code
+    j += 4
+    if j < n and buf[j] == 32:
+        j += 1
+        b0 = j
+        value = 0
+        while j < n and 48 <= buf[j] <= 57 and j - b0 < 18:
+            value = value * 10 + buf[j] - 48
+            j += 1
+        if j > b0:
+            size[k] = value
+        elif j < n and buf[j] == 45:
+            j += 1
+        if j < n and not (buf[j] == 32 or buf[j] == 10 or buf[j] == 13):
+            return BAD_SIZE, j
+    # optional "referer" "user agent"; more fields may follow and are ignored
+    if j + 1 < n and buf[j] == 32 and buf[j + 1] == 34:
+        f0 = j + 2
+        f1 = _quoted_end(buf, f0, n)
+        if f1 >= 0:
+            spans[k, REFERER, 0] = f0
+            spans[k, REFERER, 1] = f1
+            j = f1 + 1
+            if j + 1 < n and buf[j] == 32 and buf[j + 1] == 34:
+                u0 = j + 2
+                u1 = _quoted_end(buf, u0, n)
+                if u1 >= 0:
+                    spans[k, UA, 0] = u0
+                    spans[k, UA, 1] = u1
+                    j = u1 + 1
+    return OK, j
+
+
 @njit(cache=True, nogil=True)
 def parse_access_lines(buf: np.ndarray, max_line: int, months: np.ndarray = _MONTHS):  # type: ignore[no-untyped-def]
     """Split a block of Apache/nginx ``common``/``combined`` lines into columns.
@@ -109,141 +219,38 @@ def parse_access_lines(buf: np.ndarray, max_line: int, months: np.ndarray = _MON
     Returns (line_start, line_end, spans[n, 6, 2], status, size, epoch, error).
     Spans are byte offsets into ``buf``; -1 where a field is absent.
     """
-    n = count_lines(buf)
-    line_start = np.empty(n, np.int64)
-    line_end = np.empty(n, np.int64)
-    spans = np.full((n, N_SPANS, 2), -1, np.int64)
-    status = np.full(n, -1, np.int32)
-    size = np.full(n, -1, np.int64)
-    epoch = np.full(n, MISSING_TIME, np.int64)
-    error = np.zeros(n, np.int8)
-    size_len = len(buf)
+    lines = count_lines(buf)
+    line_start = np.empty(lines, np.int64)
+    line_end = np.empty(lines, np.int64)
+    spans = np.full((lines, N_SPANS, 2), -1, np.int64)
+    status = np.full(lines, -1, np.int32)
+    size = np.full(lines, -1, np.int64)
+    epoch = np.full(lines, MISSING_TIME, np.int64)
+    error = np.zeros(lines, np.int8)
+    n = len(buf)
     i = 0
-    for k in range(n):
+    for k in range(lines):
         s = i
-        e = s
-        while e < size_len and buf[e] != 10:
-            e += 1
+        code, j = _parse_line(buf, s, n, k, spans, status, size, epoch, months)
+        e = _scan_to(buf, max(j, s), n, 10)
         i = e + 1
         if e > s and buf[e - 1] == 13:
             e -= 1
         line_start[k] = s
         line_end[k] = e
         if e == s:
-            error[k] = BLANK
-            continue
-        if e - s > max_line:
-            error[k] = TOO_LONG
-            continue
-        j = s
-        while j < e and buf[j] != 32:
-            j += 1
-        if j == s:
-            error[k] = NO_SOURCE
-            continue
-        spans[k, SRC, 0] = s
-        spans[k, SRC, 1] = j
-        while j < e and buf[j] != 91:
-            j += 1
-        t0 = j + 1
-        while j < e and buf[j] != 93:
-            j += 1
-        if j >= e:
-            error[k] = NO_TIME
-            continue
-        epoch[k] = _parse_clf_time(buf, t0, j, months)
-        if epoch[k] == MISSING_TIME:
-            error[k] = BAD_TIME
-            continue
-        j += 1
-        if j + 1 >= e or buf[j] != 32 or buf[j + 1] != 34:
-            error[k] = NO_REQUEST
-            continue
-        r0 = j + 2
-        r1 = _quoted_end(buf, r0, e)
-        if r1 < 0:
-            error[k] = NO_REQUEST
-            continue
-        # method SP target SP protocol; anything else is kept whole as the target
-        sp1 = r0
-        while sp1 < r1 and buf[sp1] != 32:
-            sp1 += 1
-        sp2 = r1
-        while sp2 > sp1 and buf[sp2 - 1] != 32:
-            sp2 -= 1
-        if sp1 < r1 and sp2 - 1 > sp1:
-            spans[k, METHOD, 0] = r0
-            spans[k, METHOD, 1] = sp1
-            spans[k, TARGET, 0] = sp1 + 1
-            spans[k, TARGET, 1] = sp2 - 1
-            spans[k, PROTO, 0] = sp2
-            spans[k, PROTO, 1] = r1
-        elif sp1 < r1:
-            spans[k, METHOD, 0] = r0
-            spans[k, METHOD, 1] = sp1
-            spans[k, TARGET, 0] = sp1 + 1
-            spans[k, TARGET, 1] = r1
-        else:
-            spans[k, TARGET, 0] = r0
-            spans[k, TARGET, 1] = r1
-        j = r1 + 1
-        if j + 4 > e or buf[j] != 32:
-            error[k] = BAD_STATUS
-            continue
-        code = _digits(buf, j + 1, 3)
-        if code < 100 or (j + 4 < e and buf[j + 4] != 32):
-            error[k] = BAD_STATUS
-            continue
-        status[k] = code
-        j += 4
-        if j < e:
-            j += 1
-            b0 = j
-            value = 0
-            while j < e and 48 <= buf[j] <= 57 and j - b0 < 18:
-                value = value * 10 + buf[j] - 48
-                j += 1
-            if j > b0:
-                size[k] = value
-            elif j < e and buf[j] == 45:
-                j += 1
-            if j < e and buf[j] != 32:
-                error[k] = BAD_SIZE
-                continue
-        # optional "referer" "user agent"; more fields may follow and are ignored
-        if j + 1 < e and buf[j + 1] == 34:
-            f0 = j + 2
-            f1 = _quoted_end(buf, f0, e)
-            if f1 >= 0:
-                spans[k, REFERER, 0] = f0
-                spans[k, REFERER, 1] = f1
-                j = f1 + 1
-                if j + 1 < e and buf[j + 1] == 34:
-                    u0 = j + 2
-                    u1 = _quoted_end(buf, u0, e)
-                    if u1 >= 0:
-                        spans[k, UA, 0] = u0
-                        spans[k, UA, 1] = u1
+            code = BLANK
+        elif e - s > max_line:
+            code = TOO_LONG
+        error[k] = code
+        if code != OK:
+            epoch[k] = MISSING_TIME
+            status[k] = -1
+            size[k] = -1
+            for f in range(N_SPANS):
+                spans[k, f, 0] = -1
+                spans[k, f, 1] = -1
     return line_start, line_end, spans, status, size, epoch, error
-
-
-@njit(cache=True, nogil=True)
-def hash_spans(buf: np.ndarray, spans: np.ndarray, stop_at: int) -> np.ndarray:
-    """FNV-1a of each span (up to the first ``stop_at`` byte, e.g. '?'); 0 when absent."""
-    n = spans.shape[0]
-    out = np.zeros(n, np.uint64)
-    for k in range(n):
-        s = spans[k, 0]
-        if s < 0:
-            continue
-        h = np.uint64(14695981039346656037)
-        for j in range(s, spans[k, 1]):
-            c = buf[j]
-            if c == stop_at:
-                break
-            h = (h ^ np.uint64(c)) * np.uint64(1099511628211)
-        out[k] = h
-    return out
 
 
 @njit(cache=True, inline="always")

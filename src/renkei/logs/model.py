@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -66,8 +67,16 @@ class Finding:
     rule_title: str = ""
     engine: str = "renkei"
     succeeded: bool | None = None
-    reason: str = ""
+    reason: str = ""  # an English template, translated by reports (see reason_text)
+    reason_args: dict[str, str | int] = dataclasses.field(default_factory=dict)
     count: int = 1
+
+    @property
+    def reason_text(self) -> str:
+        try:
+            return self.reason.format(**self.reason_args)
+        except (KeyError, IndexError, ValueError):
+            return self.reason
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -88,7 +97,7 @@ class Finding:
             "fragment": self.fragment,
             "rule_title": self.rule_title,
             "engine": self.engine,
-            "reason": self.reason,
+            "reason": self.reason_text,
             "count": self.count,
         }
 

@@ -27,15 +27,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from renkei.core.i18n import Translate, translator
+from renkei.core.i18n import Translate, gettext_noop, translator
 from renkei.logs import charts
 from renkei.logs.model import Category, Finding, ScanResult, Severity
-
-
-def gettext_noop(text: str) -> str:
-    """Mark a message for the catalogue where no translator exists yet (module level)."""
-    return text
-
 
 CATEGORY_TEXT: dict[Category, tuple[str, str]] = {
     Category.SQLI: (
@@ -616,6 +610,16 @@ def short_names(result: ScanResult) -> dict[str, str]:
     return {name: short if taken[short] == 1 else name for name, short in base.items()}
 
 
+def _reason(finding: Finding, _: Translate) -> str:
+    """The judge's reason in the report's language (its templates are in report.po)."""
+    if not finding.reason:
+        return ""
+    try:
+        return _(finding.reason).format(**finding.reason_args)
+    except (KeyError, IndexError, ValueError):
+        return finding.reason_text
+
+
 def _view(finding: Finding, _: Translate, names: dict[str, str], zone: timezone) -> FindingView:
     request = f"{finding.method} {finding.target}"
     in_request = _find(request, finding.fragment) is not None
@@ -639,7 +643,7 @@ def _view(finding: Finding, _: Translate, names: dict[str, str], zone: timezone)
         fragment=clip(visible(finding.fragment), 120),
         outcome=_(OUTCOME_NAMES[finding.succeeded]),
         succeeded=finding.succeeded,
-        reason=clip(visible(finding.reason), 160),
+        reason=clip(visible(_reason(finding, _)), 160),
         count=finding.count,
     )
 

@@ -132,7 +132,7 @@ class LogScanner:
         result.summary.skipped = sum(1 for i in result.issues if i.skipped)
         hashes = np.fromiter((h for _f, h in pending), dtype=np.uint64, count=len(pending))
         for (finding, _hash), baseline in zip(pending, sizes.baselines(hashes), strict=True):
-            finding.succeeded, finding.reason = judge(finding, baseline)
+            finding.succeeded, finding.reason, finding.reason_args = judge(finding, baseline)
             result.findings.append(finding)
         result.findings.extend(brute.found)
         result.findings.extend(errors.findings(label, self.thresholds))

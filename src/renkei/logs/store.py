@@ -107,7 +107,7 @@ def insert_alerts(session: Session, source_id: int, findings: list[Finding], at:
             "field": f.field[:20],
             "engine": f.engine[:20],
             "succeeded": f.succeeded,
-            "reason": f.reason[:MAX_TEXT],
+            "reason": f.reason_text[:MAX_TEXT],
             "created_at": at,
         }
         for f in findings
