@@ -50,25 +50,18 @@ def sample(raw: bytes) -> str:
     return text + ("…" if len(raw) > SAMPLE_CHARS else "")
 
 
-class _Prepend(io.RawIOBase):
-    """A stream that first yields bytes already peeked from it."""
+class _Prepend:
+    """A stream that first yields bytes already peeked from it (reads may come back short)."""
 
     def __init__(self, head: bytes, rest: BinaryIO) -> None:
         self._head = head
         self._rest = rest
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+    def read(self, size: int = -1) -> bytes:
         if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._rest.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+            out, self._head = self._head, b""
+            return out
+        return self._rest.read(size)
 
 
 class SalvagingReader(io.RawIOBase):
@@ -384,6 +377,10 @@ def translate_block(block: Block, fmt: LogFormat, path: str, iis: IISTranslator 
 
 def peek(stream: BinaryIO, size: int = 65536) -> tuple[bytes, BinaryIO]:
     """Read the head of a stream for detection and give back an equivalent stream."""
+    if stream.seekable():  # a plain file: read the head, then start again from byte 0
+        head = stream.read(size)
+        stream.seek(0)
+        return head, stream
     parts: list[bytes] = []
     got = 0
     while got < size:
@@ -396,4 +393,4 @@ def peek(stream: BinaryIO, size: int = 65536) -> tuple[bytes, BinaryIO]:
         parts.append(part)
         got += len(part)
     head = b"".join(parts)
-    return head, io.BufferedReader(_Prepend(head, stream), buffer_size=BLOCK_BYTES)
+    return head, _Prepend(head, stream)  # type: ignore[return-value]
