@@ -161,3 +161,12 @@ def test_crlf_line_endings(scanner: LogScanner, write_log: Callable[..., Path]) 
 def test_missing_file_names_itself(scanner: LogScanner, tmp_path: Path) -> None:
     with pytest.raises(LogReadError, match=r"nope\.log: no such file"):
         scanner.scan_file(tmp_path / "nope.log")
+
+
+def test_every_parse_problem_reads_in_japanese() -> None:
+    from renkei.core.i18n import translator
+    from renkei.logs.read import PARSE_ERRORS
+
+    ja = translator("ja")
+    for message in [*PARSE_ERRORS.values(), "invalid UTF-8 (analysed with the bytes escaped)"]:
+        assert ja(message) != message
