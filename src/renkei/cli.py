@@ -39,7 +39,7 @@ def db_upgrade() -> None:
 
 
 @orgs_app.command("add")
-def orgs_add(name: Annotated[str, typer.Argument()]) -> None:
+def orgs_add(name: Annotated[str, typer.Argument(help="The organisation's name, 1 to 200 characters.")]) -> None:
     """Register a member organisation."""
     database = Database.from_config(load_config())
     try:

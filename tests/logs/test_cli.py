@@ -102,3 +102,9 @@ def test_broken_sigma_rules_are_named_and_skipped(renkei_home: Path, write_log: 
     assert result.exit_code == 0, result.output
     assert "broken.yml" in result.stderr
     assert any(json.loads(line)["engine"] == "sigma" for line in result.stdout.splitlines())
+
+
+def test_unknown_organisation_is_a_clear_error(renkei_home: Path, write_log: Callable[..., Path]) -> None:
+    result = runner.invoke(app, ["logs", "scan", str(write_log([clf("/")])), "--org", "Nobody"])
+    assert result.exit_code == 2
+    assert "no organisation named 'Nobody'" in result.stderr

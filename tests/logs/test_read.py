@@ -170,3 +170,13 @@ def test_every_parse_problem_reads_in_japanese() -> None:
     ja = translator("ja")
     for message in [*PARSE_ERRORS.values(), "invalid UTF-8 (analysed with the bytes escaped)"]:
         assert ja(message) != message
+
+
+def test_nginx_msec_as_a_quoted_string(scanner: LogScanner, write_log: Callable[..., Path]) -> None:
+    record = {"msec": "1760072136.123", "remote_addr": "198.51.100.3", "status": 200,
+              "request": "GET /?q=%3Cscript%3Ealert(1)%3C/script%3E HTTP/1.1"}
+    result = scanner.scan_file(write_log([json.dumps(record)]))
+    assert result.issues == []
+    assert [f.category for f in result.findings if f.category == "xss"] == ["xss"]
+    assert result.findings[0].time is not None
+    assert result.findings[0].time.year == 2025

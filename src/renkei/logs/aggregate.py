@@ -160,13 +160,16 @@ class PathSizes:
         if not self.parts or not len(path_hashes):
             return [None] * len(path_hashes)
         keys, count, total, squares = self.parts[0]
-        pos = np.minimum(np.searchsorted(keys, path_hashes), len(keys) - 1)
-        found = keys[pos] == path_hashes
-        mean = total[pos] / np.maximum(count[pos], 1)
-        std = np.sqrt(np.maximum(squares[pos] / np.maximum(count[pos], 1) - mean * mean, 0.0))
-        hit_count = count[pos]
-        return [SizeBaseline(int(hit_count[i]), float(mean[i]), float(std[i])) if found[i] else None
-                for i in range(len(path_hashes))]
+        wanted, inverse = np.unique(path_hashes, return_inverse=True)
+        pos = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        found = keys[pos] == wanted
+        n = np.maximum(count[pos], 1)
+        mean = total[pos] / n
+        std = np.sqrt(np.maximum(squares[pos] / n - mean * mean, 0.0))
+        distinct = [SizeBaseline(int(c), float(m), float(d)) if ok else None
+                    for c, m, d, ok in zip(count[pos].tolist(), mean.tolist(), std.tolist(),
+                                           found.tolist(), strict=True)]
+        return [distinct[i] for i in inverse.tolist()]
 
 
 def is_post(block: ParsedBlock, lines: np.ndarray) -> np.ndarray:
@@ -231,7 +234,7 @@ class BruteForce:
                 file=self.path, line=int(block.line_numbers[line]), category=Category.BRUTE_FORCE,
                 rule="RK-AGG-BRUTE-FORCE", severity=Severity.HIGH,
                 src=block.text(line, kernels.SRC), time=block.time(line),
-                method=block.text(line, kernels.METHOD), target=block.text(line, kernels.TARGET),
+                method=block.text(line, kernels.METHOD), target=block.text(line, kernels.TARGET)[:2048],
                 status=code, size=None, user_agent=block.text(line, kernels.UA)[:512],
                 field="target", fragment=f"{len(state.times)} login attempts within {window} s",
                 rule_title="Brute force / credential stuffing", count=len(state.times),

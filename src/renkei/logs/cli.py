@@ -16,6 +16,7 @@ from rich.table import Table
 from renkei.core.config import load_config
 from renkei.core.db import Database
 from renkei.core.i18n import translator
+from renkei.core.orgs import OrganisationError
 from renkei.core.time import SystemClock
 from renkei.logs import store
 from renkei.logs.model import LogFormat
@@ -77,6 +78,9 @@ def scan(
     try:
         result = scan_logs(targets, scanner, SystemClock(), database=database, fmt=log_format,
                            organisation=org, show_progress=not json_lines)
+    except OrganisationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     finally:
         if database is not None:
             database.dispose()
@@ -117,7 +121,7 @@ def scan(
 def list_rules(
     test: Annotated[bool, typer.Option("--test", help="Run every rule's own examples.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable list.")] = False,
-    lang: Annotated[str | None, typer.Option("--lang")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="Language of the titles: en or ja.")] = None,
     path: Annotated[list[Path] | None, typer.Option("--rules", help="Rule files/folders to check instead of the bundled ones.")] = None,
 ) -> None:
     """List renkei's detection rules; with --test, check them against their examples."""
@@ -158,11 +162,11 @@ def list_rules(
 
 @app.command()
 def alerts(
-    category: Annotated[str | None, typer.Option("--category")] = None,
-    src: Annotated[str | None, typer.Option("--src")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=100000)] = 50,
-    json_out: Annotated[bool, typer.Option("--json")] = False,
-    lang: Annotated[str | None, typer.Option("--lang")] = None,
+    category: Annotated[str | None, typer.Option("--category", help="Only this category (e.g. sqli).")] = None,
+    src: Annotated[str | None, typer.Option("--src", help="Only alerts from this source address.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100000, help="At most this many alerts.")] = 50,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, one alert per line.")] = False,
+    lang: Annotated[str | None, typer.Option("--lang", help="Language of the table: en or ja.")] = None,
 ) -> None:
     """Show stored alerts, newest first."""
     _ = translator(_lang(lang))

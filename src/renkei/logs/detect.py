@@ -29,6 +29,7 @@ LOGIN_PATH = Rule(
 class ParsedBlock:
     """Columns of one block of access-log lines (see kernels.parse_access_lines)."""
 
+    data: bytes
     buf: np.ndarray
     line_numbers: np.ndarray
     line_start: np.ndarray
@@ -49,13 +50,18 @@ class ParsedBlock:
         return len(self.line_start)
 
     def text(self, line: int, column: int) -> str:
-        s, e = self.spans[line, column]
+        s, e = self.spans[line, column].tolist()
         if s < 0:
             return ""
-        return bytes(self.buf[s:e]).decode("utf-8", "backslashreplace")
+        return self.data[s:e].decode("utf-8", "backslashreplace")
+
+    def texts(self, line: int) -> list[str]:
+        """All six fields of a line (see kernels.SRC …), decoded in one go."""
+        return ["" if s < 0 else self.data[s:e].decode("utf-8", "backslashreplace")
+                for s, e in self.spans[line].tolist()]
 
     def raw_line(self, line: int) -> bytes:
-        return bytes(self.buf[self.line_start[line] : self.line_end[line]])
+        return self.data[int(self.line_start[line]) : int(self.line_end[line])]
 
     def time(self, line: int) -> datetime | None:
         """The line's time in the UTC offset the log wrote, so a JST log reads as JST."""
@@ -83,7 +89,7 @@ def parse_block(data: bytes, first_line: int, max_line: int,
         line_numbers = np.arange(first_line, first_line + len(start), dtype=np.int64)
     src = kernels.dedupe_spans(buf, np.ascontiguousarray(spans[:, kernels.SRC, :]), -1)
     path = kernels.dedupe_spans(buf, np.ascontiguousarray(spans[:, kernels.TARGET, :]), 63)
-    return ParsedBlock(buf, line_numbers, start, end, spans, status, size, epoch, error,
+    return ParsedBlock(data, buf, line_numbers, start, end, spans, status, size, epoch, error,
                        src[0], src[2], src[1], path[0], path[2], path[1])
 
 
@@ -134,7 +140,8 @@ def match_signatures(block: ParsedBlock, engine: RuleEngine, path: str) -> Signa
     working on distinct values saves most of the decoding and scanning.
     """
     usable = block.error == 0
-    found: dict[tuple[int, str], tuple[int, Finding]] = {}
+    found: dict[tuple[int, Category], tuple[int, Finding]] = {}
+    facts: dict[int, LineFacts] = {}
     login: list[np.ndarray] = []
     for name, matcher in engine.matchers.items():
         spans = np.ascontiguousarray(block.spans[:, FIELD_SPAN[name], :])
@@ -155,33 +162,71 @@ def match_signatures(block: ParsedBlock, engine: RuleEngine, path: str) -> Signa
             base = int(starts[hit.line])
             fragment = bytes(text[base + hit.start : base + hit.end]).decode("utf-8", "replace")
             for line in lines.tolist():
-                key = (line, rule.id)
-                if key not in found:
-                    found[key] = (line, make_finding(block, line, rule, name, fragment, path))
+                key = (line, rule.category)
+                known = found.get(key)
+                if known is not None:
+                    _keep_most_severe(known[1], rule, name, fragment)
+                    continue
+                shared = facts.get(line)
+                if shared is None:
+                    shared = facts[line] = line_facts(block, line)
+                found[key] = (line, make_finding(block, line, rule, name, fragment, path,
+                                                 facts=shared))
     ordered = sorted(found.values(), key=lambda item: (item[0], item[1].rule))
     marked = np.unique(np.concatenate(login)) if login else np.zeros(0, dtype=np.int64)
     return SignatureHits(ordered, marked)
 
 
-def make_finding(block: ParsedBlock, line: int, rule: Rule, field: str, fragment: str,
-                 path: str, *, engine: str = "renkei") -> Finding:
+def _keep_most_severe(finding: Finding, rule: Rule, field: str, fragment: str) -> None:
+    """One finding per line and category: the most severe rule leads, the rest are listed."""
+    if rule.id == finding.rule or rule.id in finding.related_rules:
+        return
+    if (rule.severity.rank, finding.rule) > (finding.severity.rank, rule.id):
+        finding.related_rules.append(finding.rule)
+        finding.rule, finding.severity, finding.rule_title = rule.id, rule.severity, rule.title_en
+        finding.field, finding.fragment = field, fragment[:512]
+    else:
+        finding.related_rules.append(rule.id)
+    finding.related_rules.sort()
+
+
+@dataclass(frozen=True, slots=True)
+class LineFacts:
+    """What every finding on one line shares, decoded once however many rules hit it."""
+
+    line: int
+    src: str
+    time: datetime | None
+    method: str
+    target: str
+    status: int | None
+    size: int | None
+    user_agent: str
+
+
+def line_facts(block: ParsedBlock, line: int) -> LineFacts:
     status = int(block.status[line])
     size = int(block.size[line])
-    return Finding(
-        file=path,
+    fields = block.texts(line)
+    return LineFacts(
         line=int(block.line_numbers[line]),
-        category=rule.category,
-        rule=rule.id,
-        severity=rule.severity,
-        src=block.text(line, kernels.SRC),
+        src=fields[kernels.SRC],
         time=block.time(line),
-        method=block.text(line, kernels.METHOD),
-        target=block.text(line, kernels.TARGET)[:2048],
+        method=fields[kernels.METHOD],
+        target=fields[kernels.TARGET][:2048],
         status=status if status >= 0 else None,
         size=size if size >= 0 else None,
-        user_agent=block.text(line, kernels.UA)[:512],
-        field=field,
-        fragment=fragment[:512],
-        rule_title=rule.title_en,
-        engine=engine,
+        user_agent=fields[kernels.UA][:512],
+    )
+
+
+def make_finding(block: ParsedBlock, line: int, rule: Rule, field: str, fragment: str,
+                 path: str, *, engine: str = "renkei", facts: LineFacts | None = None) -> Finding:
+    facts = facts or line_facts(block, line)
+    return Finding(
+        file=path, line=facts.line, category=rule.category, rule=rule.id,
+        severity=rule.severity, src=facts.src, time=facts.time, method=facts.method,
+        target=facts.target, status=facts.status, size=facts.size,
+        user_agent=facts.user_agent, field=field, fragment=fragment[:512],
+        rule_title=rule.title_en, engine=engine,
     )

@@ -70,6 +70,7 @@ class Finding:
     reason: str = ""  # an English template, translated by reports (see reason_text)
     reason_args: dict[str, str | int] = dataclasses.field(default_factory=dict)
     count: int = 1
+    related_rules: list[str] = dataclasses.field(default_factory=list)  # same line, same category
 
     @property
     def reason_text(self) -> str:
@@ -99,6 +100,7 @@ class Finding:
             "engine": self.engine,
             "reason": self.reason_text,
             "count": self.count,
+            "related_rules": self.related_rules,
         }
 
 

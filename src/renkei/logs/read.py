@@ -286,9 +286,17 @@ def _lookup(record: dict[str, object], *names: str) -> object:
     return None
 
 
+_EPOCH = re.compile(r"^\d{9,11}(?:\.\d+)?$")
+
+
 def _json_time(value: object) -> datetime:
+    if isinstance(value, str) and _EPOCH.match(value.strip()):  # nginx writes "$msec" quoted
+        value = float(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), UTC)
+        try:
+            return datetime.fromtimestamp(float(value), UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise RecordError("timestamp out of range") from exc
     if isinstance(value, str):
         text = value.strip()
         try:
