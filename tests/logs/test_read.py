@@ -180,3 +180,14 @@ def test_nginx_msec_as_a_quoted_string(scanner: LogScanner, write_log: Callable[
     assert [f.category for f in result.findings if f.category == "xss"] == ["xss"]
     assert result.findings[0].time is not None
     assert result.findings[0].time.year == 2025
+
+
+def test_byte_order_mark_is_ignored(scanner: LogScanner, write_log: Callable[..., Path]) -> None:
+    result = scanner.scan_file(write_log(b"\xef\xbb\xbf" + ("\n".join(GOOD) + "\n").encode()))
+    assert result.summary.parsed == 3
+    assert result.findings[0].src == "192.0.2.10"
+    iis = b"\xef\xbb\xbf#Software: IIS\n#Fields: date time c-ip cs-method cs-uri-stem sc-status\n" \
+          b"2025-10-10 04:00:04 203.0.113.6 GET /../../windows/win.ini 404\n"
+    result = scanner.scan_file(write_log(iis, name="u_ex.log"))
+    assert result.summary.format == "iis"
+    assert [f.category for f in result.findings] == ["traversal"]

@@ -100,11 +100,21 @@ class RuleEngine:
         self.rules = rules
         self.matchers: dict[str, FieldMatcher] = {}
         self.markers = [LOGIN_PATH]
+        index = {rule.id: i for i, rule in enumerate(rules)}
+        self.global_index: dict[str, np.ndarray] = {}
         for name in FIELDS:
             chosen = [r for r in rules if name in r.fields]
             if name == "target":
                 chosen += self.markers
             self.matchers[name] = FieldMatcher(chosen, use_hyperscan=use_hyperscan)
+            self.global_index[name] = np.asarray([index.get(r.id, -1) for r in chosen],
+                                                 dtype=np.int64)
+        categories = list(Category)
+        by_id = sorted(range(len(rules)), key=lambda i: rules[i].id)
+        self.category_code = np.asarray([categories.index(r.category) for r in rules], dtype=np.int64)
+        self.severity_rank = np.asarray([r.severity.rank for r in rules], dtype=np.int64)
+        self.id_order = np.empty(len(rules), dtype=np.int64)
+        self.id_order[by_id] = np.arange(len(rules))
 
     @property
     def engine(self) -> str:
@@ -137,57 +147,72 @@ def match_signatures(block: ParsedBlock, engine: RuleEngine, path: str) -> Signa
     """Normalise and scan each distinct field value once, then fan hits out to its lines.
 
     Access logs repeat themselves (the same user agents, referers and popular pages), so
-    working on distinct values saves most of the decoding and scanning.
+    working on distinct values saves most of the decoding and scanning. A line gets one
+    finding per category: the most severe rule leads and the others are listed with it.
     """
     usable = block.error == 0
-    found: dict[tuple[int, Category], tuple[int, Finding]] = {}
-    facts: dict[int, LineFacts] = {}
+    hit_lines: list[np.ndarray] = []
+    hit_meta: list[tuple[int, int, int]] = []  # (rule, field, fragment) of each hit
+    fragments: list[str] = []
     login: list[np.ndarray] = []
-    for name, matcher in engine.matchers.items():
+    fields = list(engine.matchers)
+    for field_no, (name, matcher) in enumerate(engine.matchers.items()):
         spans = np.ascontiguousarray(block.spans[:, FIELD_SPAN[name], :])
         _hashes, first, inverse = kernels.dedupe_spans(block.buf, spans, -1)
         text, starts = kernels.normalise_fields(block.buf, np.ascontiguousarray(spans[first]),
                                                 name != "target")
         hits = matcher.scan(text, starts)
         lines_of = _LinesOfValue(inverse, len({h.line for h in hits}))
+        to_global = engine.global_index[name]
         for hit in hits:
             lines = lines_of(hit.line)
             lines = lines[usable[lines]]
             if not len(lines):
                 continue
-            rule = matcher.rules[hit.rule]
-            if rule in engine.markers:
+            if to_global[hit.rule] < 0:  # a marker, not a rule
                 login.append(lines)
                 continue
             base = int(starts[hit.line])
-            fragment = bytes(text[base + hit.start : base + hit.end]).decode("utf-8", "replace")
-            for line in lines.tolist():
-                key = (line, rule.category)
-                known = found.get(key)
-                if known is not None:
-                    _keep_most_severe(known[1], rule, name, fragment)
-                    continue
-                shared = facts.get(line)
-                if shared is None:
-                    shared = facts[line] = line_facts(block, line)
-                found[key] = (line, make_finding(block, line, rule, name, fragment, path,
-                                                 facts=shared))
-    ordered = sorted(found.values(), key=lambda item: (item[0], item[1].rule))
+            fragments.append(bytes(text[base + hit.start : base + hit.end]).decode("utf-8", "replace"))
+            hit_lines.append(lines)
+            hit_meta.append((int(to_global[hit.rule]), field_no, len(fragments) - 1))
     marked = np.unique(np.concatenate(login)) if login else np.zeros(0, dtype=np.int64)
-    return SignatureHits(ordered, marked)
+    if not hit_lines:
+        return SignatureHits([], marked)
+    return SignatureHits(_one_per_category(block, engine, path, hit_lines, hit_meta, fields,
+                                           fragments), marked)
 
 
-def _keep_most_severe(finding: Finding, rule: Rule, field: str, fragment: str) -> None:
-    """One finding per line and category: the most severe rule leads, the rest are listed."""
-    if rule.id == finding.rule or rule.id in finding.related_rules:
-        return
-    if (rule.severity.rank, finding.rule) > (finding.severity.rank, rule.id):
-        finding.related_rules.append(finding.rule)
-        finding.rule, finding.severity, finding.rule_title = rule.id, rule.severity, rule.title_en
-        finding.field, finding.fragment = field, fragment[:512]
-    else:
-        finding.related_rules.append(rule.id)
-    finding.related_rules.sort()
+def _one_per_category(block: ParsedBlock, engine: RuleEngine, path: str,
+                      hit_lines: list[np.ndarray], hit_meta: list[tuple[int, int, int]],
+                      fields: list[str], fragments: list[str]) -> list[tuple[int, Finding]]:
+    """Sort all hits by line, category, severity and rule id; the first of each group leads."""
+    line = np.concatenate(hit_lines)
+    meta = np.repeat(np.asarray(hit_meta, dtype=np.int64), [len(x) for x in hit_lines], axis=0)
+    rule, field, fragment = meta[:, 0], meta[:, 1], meta[:, 2]
+    category = engine.category_code[rule]
+    order = np.lexsort((field, engine.id_order[rule], -engine.severity_rank[rule], category, line))
+    line, category, rule, field, fragment = (a[order] for a in (line, category, rule, field, fragment))
+    leads = np.ones(len(line), dtype=bool)
+    leads[1:] = (line[1:] != line[:-1]) | (category[1:] != category[:-1])
+    group = (np.cumsum(leads) - 1).tolist()
+    facts: dict[int, LineFacts] = {}
+    found: list[tuple[int, Finding]] = []
+    for k in np.flatnonzero(leads).tolist():
+        at = int(line[k])
+        shared = facts.get(at)
+        if shared is None:
+            shared = facts[at] = line_facts(block, at)
+        found.append((at, make_finding(block, at, engine.rules[rule[k]], fields[field[k]],
+                                       fragments[fragment[k]], path, facts=shared)))
+    for k in np.flatnonzero(~leads).tolist():
+        finding = found[group[k]][1]
+        other = engine.rules[rule[k]].id
+        if other != finding.rule and other not in finding.related_rules:
+            finding.related_rules.append(other)
+    for _line, finding in found:
+        finding.related_rules.sort()
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,9 +121,9 @@ def detect_format(head: bytes) -> LogFormat | None:
     lines = [ln.strip(b"\r") for ln in head.split(b"\n")[:50] if ln.strip()]
     if not lines:
         return None
-    if any(ln.startswith((b"#Fields:", b"#Software:", b"#Version:")) for ln in lines[:10]):
-        return LogFormat.IIS
     first = lines[0].lstrip(b"\xef\xbb\xbf")
+    if first.startswith(b"#") and any(ln.startswith(b"#Fields:") for ln in lines[:10]):
+        return LogFormat.IIS
     if first.startswith(b"{"):
         return LogFormat.JSON
     combined = sum(1 for ln in lines if _COMBINED.match(ln))
@@ -169,6 +169,8 @@ class BlockReader:
                 break
             if not chunk:
                 break
+            if self.bytes_read == 0 and chunk.startswith(b"\xef\xbb\xbf"):
+                chunk = chunk[3:]  # a UTF-8 byte-order mark, as Windows tools write
             self.bytes_read += len(chunk)
             if skipping:
                 nl = chunk.find(b"\n")
