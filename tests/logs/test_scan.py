@@ -100,3 +100,12 @@ def test_block_size_does_not_change_results(tmp_path: Path, block_bytes: int) ->
     key = Counter((f.line, f.rule) for f in whole.findings if f.rule != "RK-AGG-BRUTE-FORCE")
     assert Counter((f.line, f.rule) for f in pieces.findings if f.rule != "RK-AGG-BRUTE-FORCE") == key
     assert pieces.summary.lines == whole.summary.lines == 800
+
+
+def test_finding_times_keep_the_logs_offset(scanner: LogScanner, write_log: Callable[..., Path]) -> None:
+    lines = [clf("/a?id=1%20union%20select%201", when="10/Oct/2025:13:55:36 +0900"),
+             clf("/a?id=1%20union%20select%201", when="10/Oct/2000:13:55:36 -0700"),
+             clf("/a?id=1%20union%20select%201", when="10/Oct/2000:13:55:36 +0000")]
+    times = [f.time for f in scanner.scan_file(write_log(lines)).findings]
+    assert [t.isoformat() if t else None for t in times] == [
+        "2025-10-10T13:55:36+09:00", "2000-10-10T13:55:36-07:00", "2000-10-10T13:55:36+00:00"]

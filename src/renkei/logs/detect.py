@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from functools import cache
 
 import numpy as np
 
@@ -13,7 +13,6 @@ from renkei.logs.match import FieldMatcher
 from renkei.logs.model import Category, Finding, Severity
 from renkei.logs.rules import FIELDS, Rule
 
-_CLF_OFFSET = re.compile(rb"\[[^\]]*? ([+-])(\d\d)(\d\d)\]")
 FIELD_SPAN = {"target": kernels.TARGET, "referer": kernels.REFERER, "ua": kernels.UA}
 
 # Internal markers share the target scan; they raise no finding but feed aggregates.
@@ -56,29 +55,52 @@ class ParsedBlock:
         return self.data[s:e].decode("utf-8", "backslashreplace")
 
     def texts(self, line: int) -> list[str]:
-        """All six fields of a line (see kernels.SRC …), decoded in one go."""
+        """All fields of a line (see kernels.SRC …), decoded in one go."""
         return ["" if s < 0 else self.data[s:e].decode("utf-8", "backslashreplace")
                 for s, e in self.spans[line].tolist()]
+
+    def column(self, lines: np.ndarray, column: int) -> list[str]:
+        """One field of many lines, decoded in one go (per line if a NUL gets in the way)."""
+        spans = np.ascontiguousarray(self.spans[lines, column, :])
+        joined = kernels.gather_spans(self.buf, spans, 0).tobytes()
+        values = joined.decode("utf-8", "backslashreplace").split("\x00")
+        if len(values) != len(lines):
+            return [self.text(int(line), column) for line in lines.tolist()]
+        return values
 
     def raw_line(self, line: int) -> bytes:
         return self.data[int(self.line_start[line]) : int(self.line_end[line])]
 
     def time(self, line: int) -> datetime | None:
-        """The line's time in the UTC offset the log wrote, so a JST log reads as JST."""
-        value = int(self.epoch[line])
-        if value == kernels.MISSING_TIME:
-            return None
-        zone = UTC
-        offset = _CLF_OFFSET.search(self.raw_line(line)[:200])
-        if offset:
-            sign = 1 if offset.group(1) == b"+" else -1
-            minutes = int(offset.group(2)) * 60 + int(offset.group(3))
-            if minutes < 24 * 60:
-                zone = timezone(timedelta(minutes=sign * minutes))
-        try:
-            return datetime.fromtimestamp(value, zone)
-        except (OverflowError, OSError, ValueError):
-            return None
+        return self.times(np.asarray([line], dtype=np.int64))[0]
+
+    def utc_offsets(self, lines: np.ndarray) -> np.ndarray:
+        """Seconds east of UTC that each line's ``[… +0900]`` wrote (0 when absent)."""
+        start = self.spans[lines, kernels.TIME, 0]
+        has = (start >= 0) & (self.spans[lines, kernels.TIME, 1] - start >= 26)
+        at = np.where(has, start, 0)
+        digit = [self.buf[np.minimum(at + i, len(self.buf) - 1)].astype(np.int64) - 48
+                 for i in range(22, 26)]
+        seconds = (digit[0] * 10 + digit[1]) * 3600 + (digit[2] * 10 + digit[3]) * 60
+        sign = np.where(self.buf[np.minimum(at + 21, len(self.buf) - 1)] == 45, -1, 1)
+        ok = has & (seconds >= 0) & (seconds < 86400)
+        return np.where(ok, sign * seconds, 0)
+
+    def times(self, lines: np.ndarray) -> list[datetime | None]:
+        """Each line's time in the UTC offset the log wrote, so a JST log reads as JST."""
+        epoch = self.epoch[lines]
+        offsets = self.utc_offsets(lines)
+        valid = (epoch != kernels.MISSING_TIME) & (np.abs(epoch) < 253402300799)
+        local = np.where(valid, epoch + offsets, 0).astype("datetime64[s]").tolist()
+        out: list[datetime | None] = []
+        for moment, offset, ok in zip(local, offsets.tolist(), valid.tolist(), strict=True):
+            out.append(moment.replace(tzinfo=_zone(offset)) if ok else None)
+        return out
+
+
+@cache
+def _zone(offset: int) -> timezone:
+    return UTC if offset == 0 else timezone(timedelta(seconds=offset))
 
 
 def parse_block(data: bytes, first_line: int, max_line: int,
@@ -196,15 +218,12 @@ def _one_per_category(block: ParsedBlock, engine: RuleEngine, path: str,
     leads = np.ones(len(line), dtype=bool)
     leads[1:] = (line[1:] != line[:-1]) | (category[1:] != category[:-1])
     group = (np.cumsum(leads) - 1).tolist()
-    facts: dict[int, LineFacts] = {}
+    facts = bulk_line_facts(block, np.unique(line[leads]))
     found: list[tuple[int, Finding]] = []
     for k in np.flatnonzero(leads).tolist():
         at = int(line[k])
-        shared = facts.get(at)
-        if shared is None:
-            shared = facts[at] = line_facts(block, at)
         found.append((at, make_finding(block, at, engine.rules[rule[k]], fields[field[k]],
-                                       fragments[fragment[k]], path, facts=shared)))
+                                       fragments[fragment[k]], path, facts=facts[at])))
     for k in np.flatnonzero(~leads).tolist():
         finding = found[group[k]][1]
         other = engine.rules[rule[k]].id
@@ -243,6 +262,24 @@ def line_facts(block: ParsedBlock, line: int) -> LineFacts:
         size=size if size >= 0 else None,
         user_agent=fields[kernels.UA][:512],
     )
+
+
+def bulk_line_facts(block: ParsedBlock, lines: np.ndarray) -> dict[int, LineFacts]:
+    """LineFacts of many lines, each field decoded for all of them at once."""
+    src = block.column(lines, kernels.SRC)
+    method = block.column(lines, kernels.METHOD)
+    target = block.column(lines, kernels.TARGET)
+    agent = block.column(lines, kernels.UA)
+    status = block.status[lines].tolist()
+    size = block.size[lines].tolist()
+    numbers = block.line_numbers[lines].tolist()
+    times = block.times(lines)
+    return {
+        line: LineFacts(numbers[i], src[i], times[i], method[i], target[i][:2048],
+                        status[i] if status[i] >= 0 else None, size[i] if size[i] >= 0 else None,
+                        agent[i][:512])
+        for i, line in enumerate(lines.tolist())
+    }
 
 
 def make_finding(block: ParsedBlock, line: int, rule: Rule, field: str, fragment: str,
