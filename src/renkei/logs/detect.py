@@ -220,13 +220,17 @@ def _one_per_category(block: ParsedBlock, engine: RuleEngine, path: str,
     group = (np.cumsum(leads) - 1).tolist()
     facts = bulk_line_facts(block, np.unique(line[leads]))
     found: list[tuple[int, Finding]] = []
-    for k in np.flatnonzero(leads).tolist():
-        at = int(line[k])
-        found.append((at, make_finding(block, at, engine.rules[rule[k]], fields[field[k]],
-                                       fragments[fragment[k]], path, facts=facts[at])))
-    for k in np.flatnonzero(~leads).tolist():
-        finding = found[group[k]][1]
-        other = engine.rules[rule[k]].id
+    firsts = np.flatnonzero(leads)
+    for at, rule_no, field_no, fragment_no in zip(
+            line[firsts].tolist(), rule[firsts].tolist(), field[firsts].tolist(),
+            fragment[firsts].tolist(), strict=True):
+        found.append((at, make_finding(block, at, engine.rules[rule_no], fields[field_no],
+                                       fragments[fragment_no], path, facts=facts[at])))
+    others = np.flatnonzero(~leads)
+    for group_no, rule_no in zip(np.asarray(group)[others].tolist(), rule[others].tolist(),
+                                 strict=True):
+        finding = found[group_no][1]
+        other = engine.rules[rule_no].id
         if other != finding.rule and other not in finding.related_rules:
             finding.related_rules.append(other)
     for _line, finding in found:
