@@ -2,8 +2,9 @@
 
     python bench/logs_scan.py [--lines 2000000] [--baseline-lines 100000] [--file PATH]
 
-Generates a combined-format log with mixed benign and attack traffic (renkei.logs.synth,
-plus payloads from ../shared/data/web-payloads when that folder is present), pins the
+Generates a combined-format log with mixed benign and attack traffic (renkei.logs.synth, with
+--attack-ratio attack lines plus as many carrying an entry of ../shared/data/web-payloads
+when that folder is present), pins the
 process to one core, and prints lines/s for:
   * renkei: parse + normalise + all bundled rules + aggregates + success judgement;
   * baseline: the same rules applied line by line with ``re`` after a regex parse and the
@@ -49,14 +50,14 @@ def shared_payloads(limit: int = 5000) -> list[str]:
     return payloads[:limit]
 
 
-def make_log(path: Path, lines: int) -> None:
+def make_log(path: Path, lines: int, attack_ratio: float) -> None:
     from renkei.logs.synth import generate
 
     payloads = shared_payloads()
     started = time.perf_counter()
     with path.open("w", encoding="utf-8") as out:
-        for index, line in enumerate(generate(lines, seed=1)):
-            if payloads and index % 97 == 0:
+        for index, line in enumerate(generate(lines, seed=1, attack_ratio=attack_ratio)):
+            if payloads and index % int(1 / attack_ratio) == 0:
                 payload = quote(payloads[index % len(payloads)], safe="")
                 line = line.replace('"GET / HTTP', f'"GET /search?q={payload} HTTP', 1)
             out.write(line)
@@ -126,13 +127,15 @@ def main() -> None:
     parser.add_argument("--baseline-lines", type=int, default=100_000)
     parser.add_argument("--file", type=Path, help="scan this log instead of generating one")
     parser.add_argument("--out", type=Path, default=HERE / "out")
+    parser.add_argument("--attack-ratio", type=float, default=0.03,
+                        help="share of attack lines (plus as many lines with a payload list entry)")
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
     one_core()
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.file or args.out / f"access-{args.lines}.log"
+    path = args.file or args.out / f"access-{args.lines}-{args.attack_ratio}.log"
     if args.file is None and not path.exists():
-        make_log(path, args.lines)
+        make_log(path, args.lines, args.attack_ratio)
     size_mb = path.stat().st_size / 1e6
 
     seconds, lines, found = run_renkei(path)
@@ -145,9 +148,10 @@ def main() -> None:
     print(f"{'renkei (parse+normalise+rules)':<34}{renkei_rate:>14,.0f}{size_mb / seconds:>10.1f}{seconds:>10.2f}  {found:,}")
     print(f"{'plain Python re (baseline)':<34}{base_rate:>14,.0f}{'':>10}{b_seconds:>10.2f}  {b_found:,} in {b_lines:,} lines")
     print(f"{'grep -ciE (floor)':<34}{lines / g_seconds:>14,.0f}{size_mb / g_seconds:>10.1f}{g_seconds:>10.2f}")
-    print(f"speed-up over baseline: {renkei_rate / base_rate:.1f}x")
+    print(f"speed-up over baseline: {renkei_rate / base_rate:.1f}x; "
+          f"findings per 100 lines: {100 * found / lines:.1f}")
     if not args.skip_memory and args.file is None:
-        half = args.out / f"access-{args.lines // 2}.log"
+        half = args.out / f"access-{args.lines // 2}-{args.attack_ratio}.log"
         if not half.exists():
             with path.open("rb") as src, half.open("wb") as dst:
                 for index, raw in enumerate(src):

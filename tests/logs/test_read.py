@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from renkei.logs.model import LogFormat
+from renkei.logs.model import LogFormat, ParseIssue
 from renkei.logs.read import LogReadError, detect_format
 from renkei.logs.scan import LogScanner
 from tests.logs.conftest import clf
@@ -94,11 +95,12 @@ def test_long_line_in_small_blocks_is_skipped_without_holding_it(write_log: Call
     from renkei.logs.read import BlockReader
 
     data = b"a\n" + b"x" * 5000 + b"\nb\n"
-    reader = BlockReader("f", __import__("io").BytesIO(data), max_line=1024, block_bytes=512)
+    issues: list[ParseIssue] = []
+    reader = BlockReader("f", io.BytesIO(data), max_line=1024, report=issues.append, block_bytes=512)
     blocks = list(reader)
     assert b"".join(b.data for b in blocks) == b"a\nb\n"
     assert [b.first_line for b in blocks if b.data.strip()] == [1, 3]
-    assert [(i.line, i.reason) for i in reader.issues] == [(2, "line too long")]
+    assert [(i.line, i.reason) for i in issues] == [(2, "line too long")]
 
 
 def test_invalid_utf8_is_reported_but_still_analysed(scanner: LogScanner,
@@ -191,3 +193,12 @@ def test_byte_order_mark_is_ignored(scanner: LogScanner, write_log: Callable[...
     result = scanner.scan_file(write_log(iis, name="u_ex.log"))
     assert result.summary.format == "iis"
     assert [f.category for f in result.findings] == ["traversal"]
+
+
+def test_a_file_of_broken_lines_keeps_a_bounded_sample(scanner: LogScanner,
+                                                       write_log: Callable[..., Path]) -> None:
+    lines = [GOOD[0]] + ["x" * 50] * 5000
+    result = scanner.scan_file(write_log(lines))
+    assert result.summary.skipped == 5000
+    assert sum(result.issue_counts.values()) == 5000
+    assert len(result.issues) == 1000

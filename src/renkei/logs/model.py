@@ -150,6 +150,11 @@ class ScanResult:
         if len(self.issues) < ISSUE_SAMPLE_LIMIT:
             self.issues.append(issue)
 
+    def merge_issues(self, samples: list[ParseIssue], counts: Counter[str]) -> None:
+        """A file's issues: its counts in full, its samples while there is room."""
+        self.issue_counts.update(counts)
+        self.issues.extend(samples[: max(ISSUE_SAMPLE_LIMIT - len(self.issues), 0)])
+
     @property
     def lines(self) -> int:
         return sum(f.lines for f in self.files)

@@ -13,8 +13,8 @@ import gzip
 import io
 import re
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -152,8 +152,8 @@ class BlockReader:
     path: str
     stream: BinaryIO
     max_line: int
+    report: Callable[[ParseIssue], None]
     block_bytes: int = BLOCK_BYTES
-    issues: list[ParseIssue] = field(default_factory=list)
     error: str = ""
     bytes_read: int = 0
 
@@ -189,8 +189,8 @@ class BlockReader:
                 line_no += block.count if block.count is not None else block.data.count(b"\n")
                 pending = data[cut + 1 :]
             if len(pending) > self.max_line:
-                self.issues.append(ParseIssue(self.path, line_no, PARSE_ERRORS[kernels.TOO_LONG],
-                                              sample(pending)))
+                self.report(ParseIssue(self.path, line_no, PARSE_ERRORS[kernels.TOO_LONG],
+                                       sample(pending)))
                 pending = b""
                 skipping = True
         if pending and not skipping:
@@ -358,7 +358,7 @@ def translate_json(line: bytes) -> str:
 
 
 def translate_block(block: Block, fmt: LogFormat, path: str, iis: IISTranslator | None,
-                    issues: list[ParseIssue]) -> Block:
+                    report: Callable[[ParseIssue], None]) -> Block:
     """Turn a block of IIS or JSON lines into combined lines, keeping real line numbers."""
     out: list[bytes] = []
     numbers: list[int] = []
@@ -376,7 +376,7 @@ def translate_block(block: Block, fmt: LogFormat, path: str, iis: IISTranslator 
                 assert iis is not None
                 text = iis.translate(raw.decode("utf-8", "backslashreplace"))
         except RecordError as exc:
-            issues.append(ParseIssue(path, line_no, str(exc), sample(raw)))
+            report(ParseIssue(path, line_no, str(exc), sample(raw)))
             continue
         if text is not None:
             out.append(text.encode("utf-8", "surrogateescape"))

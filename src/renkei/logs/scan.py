@@ -22,7 +22,15 @@ from renkei.logs import kernels
 from renkei.logs.aggregate import BruteForce, PathSizes, SourceErrors, Thresholds
 from renkei.logs.detect import ParsedBlock, RuleEngine, make_finding, match_signatures, parse_block
 from renkei.logs.judge import judge
-from renkei.logs.model import Category, FileSummary, Finding, LogFormat, ParseIssue, Severity
+from renkei.logs.model import (
+    ISSUE_SAMPLE_LIMIT,
+    Category,
+    FileSummary,
+    Finding,
+    LogFormat,
+    ParseIssue,
+    Severity,
+)
 from renkei.logs.read import (
     BLOCK_BYTES,
     PARSE_ERRORS,
@@ -50,8 +58,17 @@ class FileScan:
     summary: FileSummary
     fingerprint: str
     findings: list[Finding] = field(default_factory=list)
-    issues: list[ParseIssue] = field(default_factory=list)
+    issues: list[ParseIssue] = field(default_factory=list)  # the first ISSUE_SAMPLE_LIMIT
+    issue_counts: Counter[str] = field(default_factory=Counter)
     requests_per_hour: Counter[int] = field(default_factory=Counter)
+
+    def add_issue(self, issue: ParseIssue) -> None:
+        """Count every problem line; keep a bounded sample of them, whatever the file."""
+        self.issue_counts[issue.reason] += 1
+        if issue.skipped:
+            self.summary.skipped += 1
+        if len(self.issues) < ISSUE_SAMPLE_LIMIT:
+            self.issues.append(issue)
 
 
 @contextmanager
@@ -112,7 +129,8 @@ class LogScanner:
 
     def _scan_stream(self, stream: object, fmt: LogFormat, label: str, result: FileScan,
                      progress: ByteProgress | None, raw: object) -> None:
-        reader = BlockReader(label, stream, self.max_line, self.block_bytes)  # type: ignore[arg-type]
+        reader = BlockReader(label, stream, self.max_line, result.add_issue,  # type: ignore[arg-type]
+                             block_bytes=self.block_bytes)
         iis = IISTranslator() if fmt is LogFormat.IIS else None
         errors, sizes = SourceErrors(), PathSizes()
         brute = BruteForce(self.thresholds, label)
@@ -121,7 +139,7 @@ class LogScanner:
         for source_block in reader:
             block = source_block
             if fmt in (LogFormat.IIS, LogFormat.JSON):  # sets source_block.count
-                block = translate_block(source_block, fmt, label, iis, result.issues)
+                block = translate_block(source_block, fmt, label, iis, result.add_issue)
             parsed = parse_block(block.data, block.first_line, self.max_line, block.lines)
             if source_block.count is None:
                 source_block.count = len(parsed)
@@ -147,10 +165,8 @@ class LogScanner:
                 now = raw.tell()  # type: ignore[attr-defined]
                 progress.advance(now - position)
                 position = now
-        result.issues.extend(reader.issues)
         result.summary.error = reader.error
         result.summary.bytes_read = reader.bytes_read
-        result.summary.skipped = sum(1 for i in result.issues if i.skipped)
         hashes = np.fromiter((h for _f, h in pending), dtype=np.uint64, count=len(pending))
         for (finding, _hash), baseline in zip(pending, sizes.baselines(hashes), strict=True):
             finding.succeeded, finding.reason, finding.reason_args = judge(finding, baseline)
@@ -164,9 +180,9 @@ class LogScanner:
     @staticmethod
     def _report_bad_lines(parsed: ParsedBlock, label: str, data: bytes, result: FileScan) -> None:
         for index in np.flatnonzero(parsed.error > kernels.BLANK).tolist():
-            result.issues.append(ParseIssue(label, int(parsed.line_numbers[index]),
-                                            PARSE_ERRORS[int(parsed.error[index])],
-                                            sample(parsed.raw_line(index))))
+            result.add_issue(ParseIssue(label, int(parsed.line_numbers[index]),
+                                        PARSE_ERRORS[int(parsed.error[index])],
+                                        sample(parsed.raw_line(index))))
         if data.isascii():
             return
         try:
@@ -174,7 +190,7 @@ class LogScanner:
         except UnicodeDecodeError:
             bad = kernels.invalid_utf8_lines(parsed.buf, parsed.line_start, parsed.line_end)
             for index in np.flatnonzero(bad & (parsed.error == 0)).tolist():
-                result.issues.append(ParseIssue(
+                result.add_issue(ParseIssue(
                     label, int(parsed.line_numbers[index]),
                     "invalid UTF-8 (analysed with the bytes escaped)",
                     sample(parsed.raw_line(index)), skipped=False))

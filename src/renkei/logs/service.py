@@ -42,8 +42,7 @@ def scan_logs(
                 continue
             result.files.append(scanned.summary)
             result.findings.extend(scanned.findings)
-            for issue in scanned.issues:
-                result.add_issue(issue)
+            result.merge_issues(scanned.issues, scanned.issue_counts)
             result.requests_per_hour.update(scanned.requests_per_hour)
             if database is not None:
                 with database.session() as session:
