@@ -1,8 +1,10 @@
 """Running many rules over a whole block of normalised text in one pass.
 
-Hyperscan scans the buffer of all lines at once and reports (rule, start, end); offsets
-map back to lines with one ``searchsorted``. Without Hyperscan (an unsupported CPU) the
-same rules run through ``re`` line by line: correct, slower.
+Hyperscan scans the buffer of all lines at once and reports (rule, end); ends map back to
+lines with one ``searchsorted``, and ``re`` then confirms each (line, rule) on that line
+alone and gives the matched fragment. Asking Hyperscan for match starts as well was
+measured 3.6 times slower, and confirming is cheap because few values hit. Without
+Hyperscan (an unsupported CPU) the same rules run through ``re`` line by line.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class Hit:
 
 def _compile(rules: Sequence[Rule]) -> Any:
     """One Hyperscan database for all rules; on failure, name the rule that broke it."""
-    flags = hyperscan.HS_FLAG_SOM_LEFTMOST | hyperscan.HS_FLAG_MULTILINE
+    flags = hyperscan.HS_FLAG_MULTILINE
     db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     try:
         db.compile(expressions=[r.pattern.encode() for r in rules], ids=list(range(len(rules))),
@@ -67,34 +69,24 @@ class FieldMatcher:
             return []
         if self._db is None:
             return self._scan_re(text, starts)
-        raw: list[tuple[int, int, int]] = []
+        raw: list[tuple[int, int]] = []
 
-        def on_match(rule: int, start: int, end: int, _flags: int, _ctx: object) -> None:
-            raw.append((rule, start, end))
+        def on_match(rule: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+            raw.append((rule, end))
 
         self._db.scan(text.tobytes(), match_event_handler=on_match)
         if not raw:
             return []
         found = np.asarray(raw, dtype=np.int64)
-        line_of_start = np.searchsorted(starts, found[:, 1], side="right") - 1
-        line_of_end = np.searchsorted(starts, found[:, 2] - 1, side="right") - 1
-        hits: dict[tuple[int, int], Hit] = {}
-        recheck: set[tuple[int, int]] = set()
-        for (rule, start, end), ls, le in zip(raw, line_of_start.tolist(), line_of_end.tolist(),
-                                              strict=True):
-            key = (ls, rule)
-            if ls != le:  # a match across the separator: verify that line with re
-                recheck.add((le, rule))
-                continue
-            if key not in hits:
-                base = int(starts[ls])
-                hits[key] = Hit(ls, rule, start - base, end - base)
-        for line, rule in recheck - set(hits):
+        lines = np.searchsorted(starts, found[:, 1] - 1, side="right") - 1
+        candidates = sorted(set(zip(lines.tolist(), found[:, 0].tolist(), strict=True)))
+        hits: list[Hit] = []
+        for line, rule in candidates:
             lo, hi = int(starts[line]), int(starts[line + 1]) - 1
             m = self.rules[rule].compiled.search(text[lo:hi].tobytes())
-            if m:
-                hits[(line, rule)] = Hit(line, rule, m.start(), m.end())
-        return sorted(hits.values(), key=lambda h: (h.line, h.rule))
+            if m:  # None only for a match that began on the line before
+                hits.append(Hit(line, rule, m.start(), m.end()))
+        return hits
 
     def _scan_re(self, text: np.ndarray, starts: np.ndarray) -> list[Hit]:
         data = text.tobytes()
