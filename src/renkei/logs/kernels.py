@@ -47,6 +47,25 @@ def _digits(buf: np.ndarray, i: int, n: int) -> int:
     return value
 
 
+@njit(cache=True, inline="always")
+def _load8(buf: np.ndarray, j: int) -> np.uint64:
+    w = np.uint64(0)
+    for t in range(8):
+        w |= np.uint64(buf[j + t]) << np.uint64(8 * t)
+    return w
+
+
+_ONES = np.uint64(0x0101010101010101)
+_HIGHS = np.uint64(0x8080808080808080)
+
+
+@njit(cache=True, inline="always")
+def _has_byte(word: np.uint64, byte: int) -> bool:
+    """Whether any of the eight bytes in ``word`` equals ``byte`` (the SWAR zero-byte test)."""
+    v = word ^ (_ONES * np.uint64(byte))
+    return ((v - _ONES) & ~v & _HIGHS) != np.uint64(0)
+
+
 @njit(cache=True)
 def _parse_clf_time(buf: np.ndarray, s: int, e: int, months: np.ndarray) -> int:
     """``10/Oct/2000:13:55:36 -0700`` to epoch seconds, or MISSING_TIME."""
@@ -80,6 +99,11 @@ def _parse_clf_time(buf: np.ndarray, s: int, e: int, months: np.ndarray) -> int:
 @njit(cache=True, inline="always")
 def _scan_to(buf: np.ndarray, j: int, n: int, ch: int) -> int:
     """First index from j holding ``ch`` or a line break, or n."""
+    while j + 8 <= n:  # skip eight bytes at a time while none of them can stop us
+        w = _load8(buf, j)
+        if _has_byte(w, ch) or _has_byte(w, 10):
+            break
+        j += 8
     while j < n:
         c = buf[j]
         if c == ch or c == 10:
@@ -94,6 +118,11 @@ def _quoted_end(buf: np.ndarray, j: int, n: int) -> int:
 
     A backslash escapes the next byte (Apache writes ``\\"``), but never a line break.
     """
+    while j + 8 <= n:  # skip eight bytes at a time while none is a quote, backslash or break
+        w = _load8(buf, j)
+        if _has_byte(w, 34) or _has_byte(w, 92) or _has_byte(w, 10):
+            break
+        j += 8
     while j < n:
         c = buf[j]
         if c == 10:
@@ -567,9 +596,16 @@ def invalid_utf8_lines(buf: np.ndarray, line_start: np.ndarray, line_end: np.nda
 def _span_equal(buf: np.ndarray, s1: int, e1: int, s2: int, e2: int) -> bool:
     if e1 - s1 != e2 - s2:
         return False
-    for t in range(e1 - s1):  # noqa: SIM110 - numba compiles no generator expressions
+    t = 0
+    length = e1 - s1
+    while t + 8 <= length:  # eight bytes per step
+        if _load8(buf, s1 + t) != _load8(buf, s2 + t):
+            return False
+        t += 8
+    while t < length:
         if buf[s1 + t] != buf[s2 + t]:
             return False
+        t += 1
     return True
 
 
@@ -593,10 +629,7 @@ def dedupe_spans(buf: np.ndarray, spans: np.ndarray, stop_at: int):  # type: ign
         j = s
         if stop_at < 0:  # whole field: eight bytes per step
             while j + 8 <= e:
-                w = np.uint64(0)
-                for t in range(8):
-                    w |= np.uint64(buf[j + t]) << np.uint64(8 * t)
-                h = (h ^ w) * np.uint64(0x9E3779B97F4A7C15)
+                h = (h ^ _load8(buf, j)) * np.uint64(0x9E3779B97F4A7C15)
                 h ^= h >> np.uint64(29)
                 j += 8
         while j < e:
