@@ -63,7 +63,7 @@ _HIGHS = np.uint64(0x8080808080808080)
 def _has_byte(word: np.uint64, byte: int) -> bool:
     """Whether any of the eight bytes in ``word`` equals ``byte`` (the SWAR zero-byte test)."""
     v = word ^ (_ONES * np.uint64(byte))
-    return ((v - _ONES) & ~v & _HIGHS) != np.uint64(0)
+    return bool(((v - _ONES) & ~v & _HIGHS) != np.uint64(0))
 
 
 @njit(cache=True)
