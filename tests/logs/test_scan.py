@@ -109,3 +109,9 @@ def test_finding_times_keep_the_logs_offset(scanner: LogScanner, write_log: Call
     times = [f.time for f in scanner.scan_file(write_log(lines)).findings]
     assert [t.isoformat() if t else None for t in times] == [
         "2025-10-10T13:55:36+09:00", "2000-10-10T13:55:36-07:00", "2000-10-10T13:55:36+00:00"]
+
+
+def test_rules_limited_to_methods(scanner: LogScanner, write_log: Callable[..., Path]) -> None:
+    lines = [clf("/wp-login.php"), clf("/wp-login.php", method="POST"), clf("/wp-login.php", method="head")]
+    found = [(f.line, f.rule) for f in scanner.scan_file(write_log(lines)).findings]
+    assert found == [(1, "RK-SENS-ADMIN-PANEL"), (3, "RK-SENS-ADMIN-PANEL")]

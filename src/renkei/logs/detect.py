@@ -194,6 +194,11 @@ def match_signatures(block: ParsedBlock, engine: RuleEngine, path: str) -> Signa
             if to_global[hit.rule] < 0:  # a marker, not a rule
                 login.append(lines)
                 continue
+            methods = engine.rules[to_global[hit.rule]].methods
+            if methods:
+                lines = lines[[m.upper() in methods for m in block.column(lines, kernels.METHOD)]]
+                if not len(lines):
+                    continue
             base = int(starts[hit.line])
             fragments.append(bytes(text[base + hit.start : base + hit.end]).decode("utf-8", "replace"))
             hit_lines.append(lines)

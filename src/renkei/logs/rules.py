@@ -21,6 +21,7 @@ from renkei.logs.normalise import normalise
 FIELDS = ("target", "referer", "ua")
 RULES_DIR = Path(str(files("renkei.logs"))) / "rules"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,80}$")
+_METHOD = re.compile(r"^[A-Z]{1,20}$")
 
 
 class RuleError(ValueError):
@@ -40,6 +41,7 @@ class Rule:
     tests_match: tuple[str, ...] = ()
     tests_no_match: tuple[str, ...] = ()
     compiled: re.Pattern[bytes] = field(compare=False, repr=False, default=re.compile(b""))
+    methods: tuple[str, ...] = ()  # only requests with these methods; empty: any
 
     def title(self, lang: str) -> str:
         return self.title_ja if lang == "ja" and self.title_ja else self.title_en
@@ -75,7 +77,8 @@ def parse_rule(data: object, source: str) -> Rule:
     where = f"{source}: rule {rule_id!r}"
     if not isinstance(rule_id, str) or not _ID.match(rule_id):
         raise RuleError(f"{where}: id must be 2-81 letters, digits, '.', '_' or '-'")
-    unknown = set(data) - {"id", "title", "category", "severity", "fields", "pattern", "tests"}
+    unknown = set(data) - {"id", "title", "category", "severity", "fields", "pattern", "tests",
+                           "methods"}
     if unknown:
         raise RuleError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     try:
@@ -95,6 +98,9 @@ def parse_rule(data: object, source: str) -> Rule:
         raise RuleError(f"{where}: pattern does not compile: {exc}") from exc
     if compiled.search(b""):
         raise RuleError(f"{where}: pattern matches the empty string")
+    methods = _strings(data.get("methods"), f"{where} methods")
+    if any(not _METHOD.match(m) for m in methods):
+        raise RuleError(f"{where}: methods must be HTTP methods in capitals, e.g. [GET, HEAD]")
     title_en, title_ja = _titles(data.get("title", rule_id), where)
     tests = data.get("tests") or {}
     if not isinstance(tests, dict):
@@ -105,6 +111,7 @@ def parse_rule(data: object, source: str) -> Rule:
         tests_match=_strings(tests.get("match"), f"{where} tests.match"),
         tests_no_match=_strings(tests.get("no_match"), f"{where} tests.no_match"),
         compiled=compiled,
+        methods=methods,
     )
 
 
