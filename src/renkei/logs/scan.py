@@ -198,22 +198,24 @@ class LogScanner:
     def _sigma_findings(self, parsed: ParsedBlock, usable: np.ndarray,
                         label: str) -> list[tuple[int, Finding]]:
         assert self.sigma is not None
-        rows = np.flatnonzero(usable).tolist()
-        if not rows:
+        index = np.flatnonzero(usable)
+        if not len(index):
             return []
-        targets = [parsed.text(i, kernels.TARGET) for i in rows]
+        rows = index.tolist()
+        targets = parsed.column(index, kernels.TARGET)
+        sizes = parsed.size[index]
         frame = pl.DataFrame({
-            "src": [parsed.text(i, kernels.SRC) for i in rows],
-            "method": [parsed.text(i, kernels.METHOD) for i in rows],
+            "src": parsed.column(index, kernels.SRC),
+            "method": parsed.column(index, kernels.METHOD),
             "target": targets,
             "path": [t.split("?", 1)[0] for t in targets],
             "query": [t.split("?", 1)[1] if "?" in t else "" for t in targets],
-            "protocol": [parsed.text(i, kernels.PROTO) for i in rows],
-            "status": pl.Series([int(parsed.status[i]) for i in rows], dtype=pl.Int64),
-            "size": pl.Series([int(parsed.size[i]) if parsed.size[i] >= 0 else None for i in rows],
-                              dtype=pl.Int64),
-            "referer": [parsed.text(i, kernels.REFERER) for i in rows],
-            "user_agent": [parsed.text(i, kernels.UA) for i in rows],
+            "protocol": parsed.column(index, kernels.PROTO),
+            "status": pl.Series(parsed.status[index].astype(np.int64), dtype=pl.Int64),
+            "size": pl.Series(np.where(sizes >= 0, sizes, 0), dtype=pl.Int64)
+            .set(pl.Series(sizes < 0), None),
+            "referer": parsed.column(index, kernels.REFERER),
+            "user_agent": parsed.column(index, kernels.UA),
             "host": [""] * len(rows),
         })
         out = []
