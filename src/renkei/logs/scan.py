@@ -220,10 +220,10 @@ class LogScanner:
         })
         out = []
         for match in self.sigma.evaluate(frame):
-            index = rows[match.row]
+            line = rows[match.row]
             rule = Rule(id=f"sigma:{match.rule_id}", category=Category(match.category),
                         severity=SIGMA_LEVELS.get(match.level, Severity.MEDIUM), fields=("target",),
                         pattern="sigma", title_en=match.title, title_ja="", source="sigma")
-            out.append((index, make_finding(parsed, index, rule, match.field, match.fragment,
-                                            label, engine="sigma")))
+            out.append((line, make_finding(parsed, line, rule, match.field, match.fragment,
+                                           label, engine="sigma")))
         return out
