@@ -63,7 +63,8 @@ def test_brute_force_burst_is_one_finding(write_log: Callable[..., Path]) -> Non
     brute = [f for f in result.findings if f.category == "brute-force"]
     assert len(brute) == 1
     assert brute[0].src == "198.51.100.9"
-    assert brute[0].line == 5
+    assert brute[0].line == 1  # the burst's first attempt
+    assert brute[0].time is not None and brute[0].time.second == 0
     assert brute[0].count == 13
     assert brute[0].succeeded is True
 
@@ -115,3 +116,33 @@ def test_rules_limited_to_methods(scanner: LogScanner, write_log: Callable[..., 
     lines = [clf("/wp-login.php"), clf("/wp-login.php", method="POST"), clf("/wp-login.php", method="head")]
     found = [(f.line, f.rule) for f in scanner.scan_file(write_log(lines)).findings]
     assert found == [(1, "RK-SENS-ADMIN-PANEL"), (3, "RK-SENS-ADMIN-PANEL")]
+
+
+def test_a_success_inside_a_burst_stays_a_success(write_log: Callable[..., Path]) -> None:
+    scanner = LogScanner(thresholds=Thresholds(login_attempts=5, login_window_s=60))
+    codes = [401] * 10 + [200] + [401] * 5
+    lines = [clf("/login", method="POST", src="198.51.100.7", status=code,
+                 when=f"10/Oct/2025:13:55:{i:02d} +0900") for i, code in enumerate(codes)]
+    brute = [f for f in scanner.scan_file(write_log(lines)).findings if f.category == "brute-force"]
+    assert [(f.line, f.count, f.succeeded) for f in brute] == [(1, 16, True)]
+
+
+def test_a_source_that_is_most_of_the_traffic_can_still_be_anomalous(
+        write_log: Callable[..., Path]) -> None:
+    scanner = LogScanner(thresholds=Thresholds(error_min_requests=10, error_min_errors=8))
+    lines = [clf("/", src=f"10.0.0.{i % 50}") for i in range(300)]
+    lines += [clf(f"/guess{i}/", status=404, src="192.0.2.66") for i in range(900)]
+    anomalies = [f.src for f in scanner.scan_file(write_log(lines)).findings
+                 if f.category == "error-anomaly"]
+    assert anomalies == ["192.0.2.66"]
+
+
+def test_year_zero_and_fractional_seconds(scanner: LogScanner, write_log: Callable[..., Path]) -> None:
+    lines = [clf("/?id=1%27%20union%20select%201,2--", when="01/Jan/0000:00:00:00 +0000"),
+             clf("/?id=1%27%20union%20select%201,2--", when="10/Oct/2000:13:55:36.123 +0900"),
+             clf("/?id=1%27%20union%20select%201,2--", when="31/Dec/9999:23:59:59 -1200")]
+    result = scanner.scan_file(write_log(lines))
+    assert [(i.line, i.reason) for i in result.issues] == [(1, "unreadable timestamp")]
+    times = {f.line: f.time for f in result.findings}
+    assert times[2] is not None and times[2].isoformat() == "2000-10-10T13:55:36+09:00"
+    assert times[3] is None  # beyond what a datetime holds once the zone is applied

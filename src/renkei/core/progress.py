@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -28,7 +29,7 @@ class ByteProgress:
 
     def start(self, description: str, total: int | None) -> None:
         if self._progress is not None:
-            self._task = self._progress.add_task(description, total=total)
+            self._task = self._progress.add_task(escape(description), total=total)
 
     def advance(self, amount: int) -> None:
         if self._progress is not None and self._task is not None:

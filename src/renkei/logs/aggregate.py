@@ -6,8 +6,9 @@ so memory grows with the number of distinct sources and paths, never with lines.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 
@@ -56,8 +57,8 @@ class SourceErrors:
         totals = np.bincount(inverse, minlength=distinct)
         errors = np.bincount(inverse, weights=is_error, minlength=distinct).astype(np.int64)
         first_error = np.full(distinct, NO_LINE, dtype=np.int64)
-        error_pos = np.flatnonzero(is_error)[::-1]  # reversed: the earliest line wins
-        first_error[inverse[error_pos]] = block.line_numbers[index[error_pos]]
+        error_pos = np.flatnonzero(is_error)
+        np.minimum.at(first_error, inverse[error_pos], block.line_numbers[index[error_pos]])
         seen = totals > 0
         keys = block.src_hash[block.src_first][seen]
         totals, errors, first_error = totals[seen].astype(np.int64), errors[seen], first_error[seen]
@@ -94,9 +95,14 @@ class SourceErrors:
         keys, totals, errors, first = self._compact()
         overall = errors.sum() / totals.sum() if totals.sum() else 0.0
         ratio = np.divide(errors, totals, out=np.zeros(len(totals)), where=totals > 0)
+        # compare each source with everybody else, so a source that is most of the traffic
+        # does not raise the bar it is measured against
+        other_total = totals.sum() - totals
+        others = np.divide(errors.sum() - errors, other_total, out=np.zeros(len(totals)),
+                           where=other_total > 0)
         flagged = np.flatnonzero(
             (totals >= thresholds.error_min_requests) & (errors >= thresholds.error_min_errors)
-            & (ratio >= thresholds.error_ratio) & (ratio >= 3 * overall))
+            & (ratio >= thresholds.error_ratio) & (ratio >= 3 * others))
         out = []
         for k in flagged.tolist():
             out.append(Finding(
@@ -187,15 +193,22 @@ def is_post(block: ParsedBlock, lines: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Attempts:
-    times: deque[int] = field(default_factory=deque)
+    """One source's recent login attempts and, once it is a burst, running counts."""
+
+    times: deque[tuple[int, int, int]]  # (epoch, line number, status) of the last attempts
     burst_start: int = -1
     burst: Finding | None = None
-    statuses: list[int] = field(default_factory=list)
+    refusals: int = 0
+    codes: Counter[int] = field(default_factory=Counter)
+    succeeded: bool = False
 
 
 @dataclass
 class BruteForce:
-    """Many login attempts (POSTs to a login path, or 401/403 answers) in a window."""
+    """Many login attempts (POSTs to a login path, or 401/403 answers) in a window.
+
+    A burst becomes one finding at its first attempt's line; later attempts within twice
+    the window add to its count. State per source is constant-size, whatever the burst."""
 
     thresholds: Thresholds
     path: str
@@ -219,44 +232,56 @@ class BruteForce:
         if state is None:
             if len(self.sources) >= MAX_TRACKED:
                 return
-            state = self.sources[key] = _Attempts()
+            state = self.sources[key] = _Attempts(deque(maxlen=self.thresholds.login_attempts))
         window = self.thresholds.login_window_s
-        state.times.append(when)
-        while state.times and state.times[0] < when - window:
-            state.times.popleft()
+        state.times.append((when, int(block.line_numbers[line]), code))
         if state.burst is not None and when - state.burst_start <= window * 2:
-            state.burst.count += 1
-            state.statuses.append(code)
-            self._judge(state)
+            self._add(state, code)
             return
-        if len(state.times) >= self.thresholds.login_attempts:
+        state.burst = None
+        first_when, first_line, _code = state.times[0]
+        if len(state.times) >= self.thresholds.login_attempts and first_when >= when - window:
+            moment = block.time(line)
+            start = (datetime.fromtimestamp(first_when, moment.tzinfo)
+                     if moment is not None and moment.tzinfo is not None else moment)
             finding = Finding(
-                file=self.path, line=int(block.line_numbers[line]), category=Category.BRUTE_FORCE,
+                file=self.path, line=first_line, category=Category.BRUTE_FORCE,
                 rule="RK-AGG-BRUTE-FORCE", severity=Severity.HIGH,
-                src=block.text(line, kernels.SRC), time=block.time(line),
+                src=block.text(line, kernels.SRC), time=start,
                 method=block.text(line, kernels.METHOD), target=block.text(line, kernels.TARGET)[:2048],
                 status=code, size=None, user_agent=block.text(line, kernels.UA)[:512],
-                field="target", fragment=f"{len(state.times)} login attempts within {window} s",
-                rule_title="Brute force / credential stuffing", count=len(state.times),
+                field="target", fragment="", rule_title="Brute force / credential stuffing",
+                count=len(state.times) - 1,
             )
-            state.burst, state.burst_start, state.statuses = finding, when, [code]
+            state.burst, state.burst_start = finding, first_when
+            earlier = [c for _w, _l, c in state.times][:-1]
+            state.codes, state.succeeded = Counter(earlier), False
+            state.refusals = sum(1 for c in earlier if c in (401, 403))
             self.found.append(finding)
-            self._judge(state)
+            self._add(state, code)
 
-    @staticmethod
-    def _judge(state: _Attempts) -> None:
-        """A burst of failures ending in an answer unlike the failures suggests success."""
-        assert state.burst is not None
-        codes = state.statuses
-        failures = [c for c in codes if c in (401, 403)]
-        last = codes[-1]
-        if failures and last < 400:
-            state.burst.succeeded, state.burst.reason = True, gettext_noop("answered {status} after {refusals} refusals")
-            state.burst.reason_args = {"status": last, "refusals": len(failures)}
-        elif len(codes) >= 3 and last in (301, 302, 303) and codes.count(last) == 1:
-            state.burst.succeeded, state.burst.reason = True, gettext_noop("a redirect after repeated failed logins")
-        elif failures and last >= 400:
-            state.burst.succeeded, state.burst.reason = False, gettext_noop("answered {status}")
-            state.burst.reason_args = {"status": last}
+    def _add(self, state: _Attempts, code: int) -> None:
+        """Count one more attempt of the burst and judge it again, in constant time."""
+        burst = state.burst
+        assert burst is not None
+        burst.count += 1
+        burst.fragment = f"{burst.count} login attempts, the first {self.thresholds.login_attempts} within {self.thresholds.login_window_s} s"
+        state.codes[code] += 1
+        if code in (401, 403):
+            state.refusals += 1
+        if state.succeeded:
+            return
+        attempts = sum(state.codes.values())
+        if state.refusals and code < 400:
+            state.succeeded = True
+            burst.succeeded, burst.reason = True, gettext_noop("answered {status} after {refusals} refusals")
+            burst.reason_args = {"status": code, "refusals": state.refusals}
+        elif attempts >= 3 and code in (301, 302, 303) and state.codes[code] == 1:
+            state.succeeded = True
+            burst.succeeded, burst.reason = True, gettext_noop("a redirect after repeated failed logins")
+            burst.reason_args = {}
+        elif state.refusals and code >= 400:
+            burst.succeeded, burst.reason = False, gettext_noop("answered {status}")
+            burst.reason_args = {"status": code}
         else:
-            state.burst.succeeded, state.burst.reason = None, ""
+            burst.succeeded, burst.reason, burst.reason_args = None, "", {}

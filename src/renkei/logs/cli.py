@@ -12,11 +12,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from renkei.core.config import load_config
 from renkei.core.db import Database
 from renkei.core.i18n import translator
 from renkei.core.orgs import OrganisationError
+from renkei.core.text import visible
 from renkei.core.time import SystemClock
 from renkei.logs import store
 from renkei.logs.model import LogFormat
@@ -84,14 +86,15 @@ def scan(
     finally:
         if database is not None:
             database.dispose()
-    for issue in result.issues[:20]:
+    for issue in result.issues[:20]:  # log text is attacker's text: controls made visible
         if issue.line == 0:
-            typer.echo(f"error: {issue.reason}", err=True)
+            typer.echo(f"error: {visible(issue.reason)}", err=True)
         else:
-            typer.echo(f"{issue.file}:{issue.line}: {issue.reason}: {issue.sample}", err=True)
+            typer.echo(f"{visible(issue.file)}:{issue.line}: {visible(issue.reason)}: "
+                       f"{visible(issue.sample)}", err=True)
     for summary in result.files:
         if summary.error and summary.lines:
-            typer.echo(f"warning: {summary.error}", err=True)
+            typer.echo(f"warning: {visible(summary.error)}", err=True)
     hidden = sum(result.issue_counts.values()) - min(20, len(result.issues))
     if hidden > 0:
         typer.echo(f"… and {hidden} more line problems (see the report)", err=True)
@@ -188,7 +191,8 @@ def alerts(
     table = Table(title=_("Stored alerts"))
     for heading in (_("Time"), _("Category"), _("Rule"), _("Source"), _("Status"), _("Request")):
         table.add_column(heading)
-    for item in items:
-        table.add_row(str(item["time"] or ""), str(item["category"]), str(item["rule"]),
-                      str(item["src"]), str(item["status"] or ""), str(item["target"])[:80])
+    for item in items:  # stored text came from logs: shown as plain text, controls visible
+        table.add_row(*(Text(visible(str(value))) for value in (
+            item["time"] or "", item["category"], item["rule"], item["src"],
+            item["status"] or "", str(item["target"])[:80])))
     Console().print(table)

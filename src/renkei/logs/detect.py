@@ -76,26 +76,25 @@ class ParsedBlock:
 
     def utc_offsets(self, lines: np.ndarray) -> np.ndarray:
         """Seconds east of UTC that each line's ``[… +0900]`` wrote (0 when absent)."""
-        start = self.spans[lines, kernels.TIME, 0]
-        has = (start >= 0) & (self.spans[lines, kernels.TIME, 1] - start >= 26)
-        at = np.where(has, start, 0)
-        digit = [self.buf[np.minimum(at + i, len(self.buf) - 1)].astype(np.int64) - 48
-                 for i in range(22, 26)]
-        seconds = (digit[0] * 10 + digit[1]) * 3600 + (digit[2] * 10 + digit[3]) * 60
-        sign = np.where(self.buf[np.minimum(at + 21, len(self.buf) - 1)] == 45, -1, 1)
-        ok = has & (seconds >= 0) & (seconds < 86400)
-        return np.where(ok, sign * seconds, 0)
+        spans = np.ascontiguousarray(self.spans[lines, kernels.TIME, :])
+        return kernels.utc_offsets(self.buf, spans)
 
     def times(self, lines: np.ndarray) -> list[datetime | None]:
         """Each line's time in the UTC offset the log wrote, so a JST log reads as JST."""
         epoch = self.epoch[lines]
         offsets = self.utc_offsets(lines)
-        valid = (epoch != kernels.MISSING_TIME) & (np.abs(epoch) < 253402300799)
-        local = np.where(valid, epoch + offsets, 0).astype("datetime64[s]").tolist()
+        local_epoch = epoch + offsets
+        valid = ((epoch != kernels.MISSING_TIME) & (local_epoch >= _FIRST_SECOND)
+                 & (local_epoch <= _LAST_SECOND))
+        local = np.where(valid, local_epoch, 0).astype("datetime64[s]").tolist()
         out: list[datetime | None] = []
         for moment, offset, ok in zip(local, offsets.tolist(), valid.tolist(), strict=True):
             out.append(moment.replace(tzinfo=_zone(offset)) if ok else None)
         return out
+
+
+_FIRST_SECOND = -62135596800 + 86400  # 0001-01-02, so any zone stays within datetime's range
+_LAST_SECOND = 253402300799 - 86400  # 9999-12-30
 
 
 @cache

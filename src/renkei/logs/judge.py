@@ -44,12 +44,16 @@ def judge(finding: Finding, baseline: SizeBaseline | None) -> Verdict:
     if finding.category is Category.SENSITIVE_FILE:
         if 200 <= status < 300:
             return True, gettext_noop("served with status {status}"), {"status": status}
+        if status < 400:  # a redirect may lead to the file or to a login; 304: cached copy
+            return None, gettext_noop("answered {status}"), {"status": status}
         return False, gettext_noop("answered {status}"), {"status": status}
     if finding.category not in INJECTIONS:
         return None, "", {}
     if status >= 500:
         return True, gettext_noop("server error {status} right at the attempt"), {"status": status}
-    if not 200 <= status < 300:
+    if status < 200 or 300 <= status < 400:  # a 302 after a login bypass is a success
+        return None, gettext_noop("answered {status}"), {"status": status}
+    if status >= 400:
         return False, gettext_noop("answered {status}"), {"status": status}
     if finding.size is None or baseline is None or baseline.count < MIN_BASELINE:
         return None, gettext_noop("no usual response size for this path to compare with"), {}

@@ -66,10 +66,41 @@ def _has_byte(word: np.uint64, byte: int) -> bool:
     return bool(((v - _ONES) & ~v & _HIGHS) != np.uint64(0))
 
 
+NO_OFFSET = 1 << 30
+
+
+@njit(cache=True, inline="always")
+def utc_offset(buf: np.ndarray, e: int) -> int:
+    """Seconds east of UTC of a `` ±HHMM`` zone ending just before e, or NO_OFFSET."""
+    if e < 6 or buf[e - 6] != 32 or not (buf[e - 5] == 43 or buf[e - 5] == 45):
+        return NO_OFFSET
+    tz_h = _digits(buf, e - 4, 2)
+    tz_m = _digits(buf, e - 2, 2)
+    if tz_h < 0 or tz_m < 0 or tz_h > 23 or tz_m > 59:
+        return NO_OFFSET
+    return (tz_h * 3600 + tz_m * 60) * (1 if buf[e - 5] == 43 else -1)
+
+
+@njit(cache=True, nogil=True)
+def utc_offsets(buf: np.ndarray, time_spans: np.ndarray) -> np.ndarray:
+    """The zone of each line's time field, in seconds east of UTC (0 when absent)."""
+    out = np.zeros(time_spans.shape[0], np.int64)
+    for k in range(time_spans.shape[0]):
+        if time_spans[k, 0] >= 0:
+            offset = utc_offset(buf, time_spans[k, 1])
+            out[k] = 0 if offset == NO_OFFSET else offset
+    return out
+
+
 @njit(cache=True)
 def _parse_clf_time(buf: np.ndarray, s: int, e: int, months: np.ndarray) -> int:
-    """``10/Oct/2000:13:55:36 -0700`` to epoch seconds, or MISSING_TIME."""
-    if e - s < 20 or buf[s + 2] != 47 or buf[s + 6] != 47 or buf[s + 11] != 58:
+    """``10/Oct/2000:13:55:36[.123] [-0700]`` to epoch seconds, or MISSING_TIME.
+
+    The zone, when present, is the last six bytes (`` ±HHMM``); ``utc_offset`` reads it
+    from there too, so the two always agree.
+    """
+    if (e - s < 20 or buf[s + 2] != 47 or buf[s + 6] != 47 or buf[s + 11] != 58
+            or buf[s + 14] != 58 or buf[s + 17] != 58):
         return MISSING_TIME
     day = _digits(buf, s, 2)
     key = ((buf[s + 3] | 32) << 16) | ((buf[s + 4] | 32) << 8) | (buf[s + 5] | 32)
@@ -83,15 +114,18 @@ def _parse_clf_time(buf: np.ndarray, s: int, e: int, months: np.ndarray) -> int:
     second = _digits(buf, s + 18, 2)
     if month == 0 or min(day, year, hour, minute, second) < 0:
         return MISSING_TIME
-    if day < 1 or day > 31 or hour > 23 or minute > 59 or second > 60:
+    if year < 1 or day < 1 or day > 31 or hour > 23 or minute > 59 or second > 60:
         return MISSING_TIME
+    p = s + 20
+    if p < e and buf[p] == 46:  # fractions of a second, as %{msec_frac}t writes them
+        p += 1
+        while p < e and 48 <= buf[p] <= 57:
+            p += 1
     offset = 0
-    if e - s >= 26 and buf[s + 20] == 32 and (buf[s + 21] == 43 or buf[s + 21] == 45):
-        tz_h = _digits(buf, s + 22, 2)
-        tz_m = _digits(buf, s + 24, 2)
-        if tz_h < 0 or tz_m < 0:
+    if p != e:
+        offset = utc_offset(buf, e)
+        if e - p != 6 or offset == NO_OFFSET:
             return MISSING_TIME
-        offset = (tz_h * 3600 + tz_m * 60) * (1 if buf[s + 21] == 43 else -1)
     days = _days_from_civil(year, month, day)
     return days * 86400 + hour * 3600 + minute * 60 + second - offset
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import hashlib
 import io
 import re
 import zlib
@@ -80,17 +81,21 @@ class SalvagingReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if self.error:
-            return 0
-        try:
-            data = self._inner.read(min(len(buffer), self.STEP))
-        except DECOMPRESSION_ERRORS as exc:
-            self.error = (f"{self.name_}: compressed data broken after {self.produced} bytes "
-                          f"({exc}); the lines before were read")
-            return 0
-        buffer[: len(data)] = data
-        self.produced += len(data)
-        return len(data)
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view) and not self.error:
+            try:
+                data = self._inner.read(min(len(view) - filled, self.STEP))
+            except DECOMPRESSION_ERRORS as exc:
+                self.error = (f"{self.name_}: compressed data broken after {self.produced} "
+                              f"bytes ({exc}); the lines before were read")
+                break
+            if not data:
+                break
+            view[filled : filled + len(data)] = data
+            filled += len(data)
+            self.produced += len(data)
+        return filled
 
 
 def open_decompressed(path: Path) -> tuple[BinaryIO, str, BinaryIO]:
@@ -116,9 +121,10 @@ _CLF = re.compile(rb'^\S+ \S+ .*?\[[^\]]+\] "[^"]*(?:\\"[^"]*)*" \d{3} (?:\d+|-)
 _COMBINED = re.compile(rb'^\S+ \S+ .*?\[[^\]]+\] "[^"]*(?:\\"[^"]*)*" \d{3} (?:\d+|-) "')
 
 
-def detect_format(head: bytes) -> LogFormat | None:
-    """Guess the format from the first lines; None when nothing fits."""
-    lines = [ln.strip(b"\r") for ln in head.split(b"\n")[:50] if ln.strip()]
+def detect_format(head: bytes, max_line: int = 1 << 30) -> LogFormat | None:
+    """Guess the format from the first lines that fit the limit; None when nothing fits."""
+    lines = [ln.strip(b"\r") for ln in head.split(b"\n")
+             if ln.strip() and len(ln) <= max_line][:50]
     if not lines:
         return None
     first = lines[0].lstrip(b"\xef\xbb\xbf")
@@ -157,21 +163,28 @@ class BlockReader:
     error: str = ""
     bytes_read: int = 0
 
+    cr_only: bool = False  # old Mac line ends: a lone CR ends a line
+    skipped_lines: int = 0  # overlong lines dropped here, counted in the file's total
+
     def __iter__(self) -> Iterator[Block]:
-        pending = b""
+        parts: list[bytes] = []  # the unfinished line, kept in pieces to avoid copying
+        pending = 0
         line_no = 1
         skipping = False
         while True:
             try:
                 chunk = self.stream.read(max(self.block_bytes, self.max_line + 1))
             except DECOMPRESSION_ERRORS as exc:
-                self.error = f"{self.path}: compressed data broken after {self.bytes_read} bytes ({exc}); the lines before were read"
+                self.error = (f"{self.path}: compressed data broken after {self.bytes_read} "
+                              f"bytes ({exc}); the lines before were read")
                 break
             if not chunk:
                 break
-            if self.bytes_read == 0 and chunk.startswith(b"\xef\xbb\xbf"):
-                chunk = chunk[3:]  # a UTF-8 byte-order mark, as Windows tools write
             self.bytes_read += len(chunk)
+            if self.bytes_read == len(chunk) and chunk.startswith(b"\xef\xbb\xbf"):
+                chunk = chunk[3:]  # a UTF-8 byte-order mark, as Windows tools write
+            if self.cr_only:
+                chunk = chunk.replace(b"\r", b"\n")
             if skipping:
                 nl = chunk.find(b"\n")
                 if nl < 0:
@@ -179,22 +192,39 @@ class BlockReader:
                 chunk = chunk[nl + 1 :]
                 skipping = False
                 line_no += 1
-            data = pending + chunk if pending else chunk
-            cut = data.rfind(b"\n")
+                self.skipped_lines += 1
+            cut = chunk.rfind(b"\n")
             if cut < 0:
-                pending = data
+                parts.append(chunk)
+                pending += len(chunk)
             else:
-                block = Block(data[: cut + 1], line_no)
+                data = b"".join([*parts, chunk[: cut + 1]]) if parts else chunk[: cut + 1]
+                block = Block(data, line_no)
                 yield block
                 line_no += block.count if block.count is not None else block.data.count(b"\n")
-                pending = data[cut + 1 :]
-            if len(pending) > self.max_line:
+                rest = chunk[cut + 1 :]
+                parts, pending = ([rest], len(rest)) if rest else ([], 0)
+            if pending > self.max_line:
                 self.report(ParseIssue(self.path, line_no, PARSE_ERRORS[kernels.TOO_LONG],
-                                       sample(pending)))
-                pending = b""
+                                       sample(parts[0])))
+                parts, pending = [], 0
                 skipping = True
-        if pending and not skipping:
-            yield Block(pending, line_no, 1)
+        if skipping:
+            self.skipped_lines += 1
+        elif parts:
+            yield Block(b"".join(parts), line_no, 1)
+
+
+def fingerprint(head: bytes) -> str:
+    """A log is known by its first record: appending keeps it, rotation changes it.
+
+    Directives (IIS ``#Software`` …) and blank lines are passed over, since every file of
+    a server starts with the same ones."""
+    for line in head.split(b"\n")[:-1] or [head]:
+        record = line.strip()
+        if record and not record.startswith(b"#"):
+            return hashlib.sha256(record).hexdigest()
+    return hashlib.sha256(head[:4096]).hexdigest()
 
 
 # IIS W3C extended and JSON lines -> combined layout --------------------------------
@@ -218,15 +248,30 @@ def _quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
 
 
+_UNQUOTED_UNSAFE = re.compile(r'[\s\[\]"\\\x00-\x1f\x7f]')
+
+
+def _token(value: str) -> str:
+    """An unquoted field (address, user) with nothing that could end it or fake another:
+    whitespace, brackets, quotes, backslashes and controls are percent-encoded."""
+    return _UNQUOTED_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()),
+                                value) or "-"
+
+
 def combined_line(*, src: str, user: str, when: datetime, method: str, target: str,
                   protocol: str, status: int, size: int | None, referer: str, agent: str) -> str:
     request = " ".join(p for p in (method, target, protocol) if p)
-    return (f'{src or "-"} - {user or "-"} [{clf_time(when)}] "{_quote(request)}" {status} '
+    return (f'{_token(src)} - {_token(user)} [{clf_time(when)}] "{_quote(request)}" {status} '
             f'{size if size is not None else "-"} "{_quote(referer or "-")}" "{_quote(agent or "-")}"')
 
 
 class RecordError(ValueError):
-    """One IIS or JSON record is unusable; the message is the reason."""
+    """One IIS or JSON record is unusable: a fixed reason (counted) and the detail."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
 
 
 def _int_or_none(value: object) -> int | None:
@@ -235,7 +280,7 @@ def _int_or_none(value: object) -> int | None:
     try:
         return int(str(value))
     except ValueError as exc:
-        raise RecordError(f"not a number: {str(value)[:40]!r}") from exc
+        raise RecordError("not a number", str(value)[:40]) from exc
 
 
 class IISTranslator:
@@ -253,7 +298,8 @@ class IISTranslator:
             raise RecordError("record before any #Fields: directive")
         values = line.split(" ")
         if len(values) != len(self.fields):
-            raise RecordError(f"{len(values)} values for {len(self.fields)} #Fields")
+            raise RecordError("wrong number of values for #Fields",
+                              f"{len(values)} values for {len(self.fields)} fields")
         rec = dict(zip(self.fields, values, strict=True))
         try:
             when = datetime.strptime(f"{rec['date']} {rec['time']}", "%Y-%m-%d %H:%M:%S")
@@ -317,7 +363,7 @@ def translate_json(line: bytes) -> str:
     try:
         record = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        raise RecordError(f"invalid JSON: {exc}") from exc
+        raise RecordError("invalid JSON", str(exc)[:80]) from exc
     if not isinstance(record, dict):
         raise RecordError("record is not a JSON object")
     when = _json_time(_lookup(record, "@timestamp", "timestamp", "time_iso8601", "time_local",
@@ -376,7 +422,8 @@ def translate_block(block: Block, fmt: LogFormat, path: str, iis: IISTranslator 
                 assert iis is not None
                 text = iis.translate(raw.decode("utf-8", "backslashreplace"))
         except RecordError as exc:
-            report(ParseIssue(path, line_no, str(exc), sample(raw)))
+            detail = f"[{exc.detail}] " if exc.detail else ""
+            report(ParseIssue(path, line_no, exc.reason, detail + sample(raw)))
             continue
         if text is not None:
             out.append(text.encode("utf-8", "surrogateescape"))

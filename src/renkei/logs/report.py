@@ -28,6 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from renkei.core.i18n import Translate, gettext_noop, translator
+from renkei.core.text import visible
 from renkei.logs import charts
 from renkei.logs.model import Category, Finding, ScanResult, Severity
 
@@ -145,8 +146,6 @@ CSV_COLUMNS = (
     "engine",
 )
 
-# C0/C1 controls and the bidi/invisible formatting characters that can hide or reorder text.
-_HIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 # ---------------------------------------------------------------- the summary
@@ -356,14 +355,6 @@ def summarise(result: ScanResult, top: int = TOP_SOURCES) -> ReportSummary:
 # ---------------------------------------------------------------- text helpers
 
 
-def visible(text: str) -> str:
-    """Control and bidi characters as ``\\xNN``/``\\uNNNN``: they must not drive a terminal
-    or reorder what an analyst reads."""
-    def show(match: re.Match[str]) -> str:
-        code = ord(match.group())
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-    return _HIDDEN.sub(show, text)
 
 
 def clip(text: str, limit: int = TEXT_LIMIT) -> str:

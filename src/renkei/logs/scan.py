@@ -6,7 +6,6 @@ No database here: ``service.py`` stores what this returns.
 from __future__ import annotations
 
 import gc
-import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +37,7 @@ from renkei.logs.read import (
     IISTranslator,
     LogReadError,
     detect_format,
+    fingerprint,
     open_decompressed,
     peek,
     sample,
@@ -49,6 +49,8 @@ if TYPE_CHECKING:
     from renkei.logs.sigma import SigmaRuleSet
 
 DEFAULT_MAX_LINE = 256 * 1024
+FIRST_HOUR, LAST_HOUR = -62135596800 // 3600 + 24, 253402300799 // 3600 - 24  # years 1..9999
+MAX_HOURS = 200_000
 SIGMA_LEVELS = {"informational": Severity.INFO, "low": Severity.LOW, "medium": Severity.MEDIUM,
                 "high": Severity.HIGH, "critical": Severity.CRITICAL}
 
@@ -61,6 +63,15 @@ class FileScan:
     issues: list[ParseIssue] = field(default_factory=list)  # the first ISSUE_SAMPLE_LIMIT
     issue_counts: Counter[str] = field(default_factory=Counter)
     requests_per_hour: Counter[int] = field(default_factory=Counter)
+
+    def count_requests(self, epoch: np.ndarray) -> None:
+        """Requests per hour, for the report's chart; hours a datetime cannot hold, and new
+        hours past a bound (a hostile file can date every line differently), are left out."""
+        hours, counts = np.unique(epoch // 3600, return_counts=True)
+        keep = (hours > FIRST_HOUR) & (hours < LAST_HOUR)
+        for hour, count in zip(hours[keep].tolist(), counts[keep].tolist(), strict=True):
+            if hour in self.requests_per_hour or len(self.requests_per_hour) < MAX_HOURS:
+                self.requests_per_hour[hour] += count
 
     def add_issue(self, issue: ParseIssue) -> None:
         """Count every problem line; keep a bounded sample of them, whatever the file."""
@@ -109,28 +120,32 @@ class LogScanner:
             raise LogReadError(f"{label}: no such file")
         source, _compression, raw = open_decompressed(path)
         with raw:
-            head, stream = peek(source)
-            # A log is known by its first line: appending keeps it, rotation changes it.
-            fingerprint = hashlib.sha256(head.split(b"\n", 1)[0]).hexdigest()
-            fmt = fmt or detect_format(head)
+            size = max(65536, self.max_line + 1)
+            head, stream = peek(source, size)
+            if len(head) >= size:  # the last line of the head may be cut: leave it out
+                head = head[: head.rfind(b"\n") + 1]
+            cr_only = b"\n" not in head and b"\r" in head
+            if cr_only:
+                head = head.replace(b"\r", b"\n")
+            fmt = fmt or detect_format(head, self.max_line)
             if fmt is None:
                 first = sample(head.split(b"\n", 1)[0])
                 raise LogReadError(
                     f"{label}: not a recognised access-log format (combined, common, IIS W3C, "
                     f"JSON lines); first line: {first!r}")
-            result = FileScan(FileSummary(label, str(fmt)), fingerprint)
+            result = FileScan(FileSummary(label, str(fmt)), fingerprint(head))
             if progress is not None:
                 progress.start(Path(label).name, path.stat().st_size)
-            self._scan_stream(stream, fmt, label, result, progress, raw)
+            self._scan_stream(stream, fmt, label, result, progress, raw, cr_only)
             broken = getattr(source, "error", "")
             if broken:
                 result.summary.error = broken.replace(str(path), label)
         return result
 
     def _scan_stream(self, stream: object, fmt: LogFormat, label: str, result: FileScan,
-                     progress: ByteProgress | None, raw: object) -> None:
+                     progress: ByteProgress | None, raw: object, cr_only: bool) -> None:
         reader = BlockReader(label, stream, self.max_line, result.add_issue,  # type: ignore[arg-type]
-                             block_bytes=self.block_bytes)
+                             block_bytes=self.block_bytes, cr_only=cr_only)
         iis = IISTranslator() if fmt is LogFormat.IIS else None
         errors, sizes = SourceErrors(), PathSizes()
         brute = BruteForce(self.thresholds, label)
@@ -158,8 +173,7 @@ class LogScanner:
             errors.update(parsed, usable)
             sizes.update(parsed, usable & ~with_finding)
             brute.update(parsed, hits.login_lines, usable)
-            hours, counts = np.unique(parsed.epoch[usable] // 3600, return_counts=True)
-            result.requests_per_hour.update(dict(zip(hours.tolist(), counts.tolist(), strict=True)))
+            result.count_requests(parsed.epoch[usable])
             result.summary.parsed += int(usable.sum())
             if progress is not None:
                 now = raw.tell()  # type: ignore[attr-defined]
@@ -167,6 +181,7 @@ class LogScanner:
                 position = now
         result.summary.error = reader.error
         result.summary.bytes_read = reader.bytes_read
+        result.summary.lines += reader.skipped_lines
         hashes = np.fromiter((h for _f, h in pending), dtype=np.uint64, count=len(pending))
         for (finding, _hash), baseline in zip(pending, sizes.baselines(hashes), strict=True):
             finding.succeeded, finding.reason, finding.reason_args = judge(finding, baseline)

@@ -72,7 +72,7 @@ def upsert_source(
 ) -> LogSource:
     source = session.scalar(select(LogSource).where(LogSource.fingerprint == fingerprint))
     if source is None:
-        source = LogSource(fingerprint=fingerprint, name=name, format=fmt, first_seen=at,
+        source = LogSource(fingerprint=fingerprint, name=_text(name, MAX_TEXT), format=fmt, first_seen=at,
                            last_scanned=at, lines=lines, organisation_id=organisation_id)
         session.add(source)
         session.flush()
@@ -86,6 +86,11 @@ def upsert_source(
 MAX_TEXT = 4096
 
 
+def _text(value: str, limit: int) -> str:
+    """Bounded, and without NUL, which PostgreSQL's text type refuses."""
+    return value[:limit].replace("\x00", "\\x00")
+
+
 def insert_alerts(session: Session, source_id: int, findings: list[Finding], at: datetime) -> int:
     """Insert findings, skipping those already stored; returns how many were new."""
     if not findings:
@@ -94,20 +99,20 @@ def insert_alerts(session: Session, source_id: int, findings: list[Finding], at:
         {
             "source_id": source_id,
             "line": f.line,
-            "rule": f.rule[:120],
+            "rule": _text(f.rule, 120),
             "category": str(f.category),
             "severity": str(f.severity),
-            "src": f.src[:100],
+            "src": _text(f.src, 100),
             "seen_at": f.time,
-            "method": f.method[:40],
-            "target": f.target[:MAX_TEXT],
+            "method": _text(f.method, 40),
+            "target": _text(f.target, MAX_TEXT),
             "status": f.status,
             "size": f.size if f.size is None or f.size < 2**31 else 2**31 - 1,
-            "fragment": f.fragment[:MAX_TEXT],
-            "field": f.field[:20],
-            "engine": f.engine[:20],
+            "fragment": _text(f.fragment, MAX_TEXT),
+            "field": _text(f.field, 20),
+            "engine": _text(f.engine, 20),
             "succeeded": f.succeeded,
-            "reason": f.reason_text[:MAX_TEXT],
+            "reason": _text(f.reason_text, MAX_TEXT),
             "created_at": at,
         }
         for f in findings
