@@ -64,7 +64,8 @@ def test_brute_force_burst_is_one_finding(write_log: Callable[..., Path]) -> Non
     assert len(brute) == 1
     assert brute[0].src == "198.51.100.9"
     assert brute[0].line == 1  # the burst's first attempt
-    assert brute[0].time is not None and brute[0].time.second == 0
+    assert brute[0].time is not None
+    assert brute[0].time.second == 0
     assert brute[0].count == 13
     assert brute[0].succeeded is True
 
@@ -144,5 +145,6 @@ def test_year_zero_and_fractional_seconds(scanner: LogScanner, write_log: Callab
     result = scanner.scan_file(write_log(lines))
     assert [(i.line, i.reason) for i in result.issues] == [(1, "unreadable timestamp")]
     times = {f.line: f.time for f in result.findings}
-    assert times[2] is not None and times[2].isoformat() == "2000-10-10T13:55:36+09:00"
+    assert times[2] is not None
+    assert times[2].isoformat() == "2000-10-10T13:55:36+09:00"
     assert times[3] is None  # beyond what a datetime holds once the zone is applied
