@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from sqlalchemy.orm import Session
 
 from renkei import __version__
-from renkei.core import orgs
+from renkei.core import members, orgs
 from renkei.core.config import ConfigError, load_config
 from renkei.core.db import Database
+from renkei.core.errors import UserError
+from renkei.core.i18n import Translate, translator
+from renkei.core.models import Role
 from renkei.core.time import SystemClock
 from renkei.logs.cli import app as logs_app
 
@@ -19,9 +27,15 @@ app = typer.Typer(help="renkei (連携): collect, analyse and share cyber-threat
 app.add_typer(logs_app, name="logs")
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
-orgs_app = typer.Typer(help="Member organisations.", no_args_is_help=True)
+orgs_app = typer.Typer(help="Member organisations, the hub, and their communities.",
+                       no_args_is_help=True)
+users_app = typer.Typer(help="Users of the hub and of its members.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens: made, listed and revoked; shown only once.",
+                         no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(orgs_app, name="orgs")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 
 
 @app.command()
@@ -38,31 +52,204 @@ def db_upgrade() -> None:
     typer.echo(f"database ready: {config.database_url}")
 
 
-@orgs_app.command("add")
-def orgs_add(name: Annotated[str, typer.Argument(help="The organisation's name, 1 to 200 characters.")]) -> None:
-    """Register a member organisation."""
-    database = Database.from_config(load_config())
+def _fail(message: str, _: Translate) -> NoReturn:
+    typer.echo(_("error: {reason}").format(reason=message), err=True)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def _unit_of_work() -> Iterator[tuple[Session, Translate]]:
+    """One transaction on the configured database; a UserError becomes a message and exit 2."""
+    config = load_config()
+    _ = translator(config.lang)
+    database = Database.from_config(config)
     try:
         with database.session() as session:
-            org = orgs.add(session, SystemClock(), name)
-            typer.echo(f"{org.id}\t{org.name}")
-    except orgs.OrganisationError as exc:
-        Console(stderr=True).print(f"error: {exc}", markup=False)
-        raise typer.Exit(2) from exc
+            yield session, _
+    except UserError as exc:
+        _fail(exc.translate(_), _)
     finally:
         database.dispose()
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else "-"
+
+
+# --- orgs ----------------------------------------------------------------------------
+
+CommunityOption = Annotated[list[str] | None, typer.Option(
+    "--community", help="A community (sector) such as finance or telecom; repeat for several.")]
+OrgArgument = Annotated[str, typer.Argument(help="The organisation's name, 1 to 200 characters.")]
+
+
+@orgs_app.command("add")
+def orgs_add(
+    name: OrgArgument,
+    community: CommunityOption = None,
+    hub: Annotated[bool, typer.Option("--hub", help="This organisation is the hub itself (only one may be).")] = False,
+) -> None:
+    """Register a member organisation (or the hub); prints its id and name."""
+    with _unit_of_work() as (session, _):
+        org = orgs.add(session, SystemClock(), name, communities=community or (), hub=hub)
+        typer.echo(f"{org.id}\t{org.name}")
 
 
 @orgs_app.command("list")
 def orgs_list() -> None:
-    """List organisations."""
-    database = Database.from_config(load_config())
-    try:
-        with database.session() as session:
-            for org in orgs.list_all(session):
-                typer.echo(f"{org.id}\t{org.name}")
-    finally:
-        database.dispose()
+    """List organisations: id, hub or member, communities, name (tab-separated)."""
+    with _unit_of_work() as (session, _):
+        communities = orgs.community_names_by_org(session)
+        for org in orgs.list_all(session):
+            kind = "hub" if org.is_hub else "member"
+            joined = ",".join(communities.get(org.id, [])) or "-"
+            typer.echo(f"{org.id}\t{kind}\t{joined}\t{org.name}")
+
+
+@orgs_app.command("join")
+def orgs_join(
+    name: OrgArgument,
+    community: Annotated[list[str], typer.Option("--community", help="Community to join; repeat for several.")],
+) -> None:
+    """Put an organisation in one or more communities (made if new)."""
+    with _unit_of_work() as (session, _):
+        org = orgs.require(session, name)
+        orgs.join(session, SystemClock(), org, community)
+
+
+@orgs_app.command("leave")
+def orgs_leave(
+    name: OrgArgument,
+    community: Annotated[list[str], typer.Option("--community", help="Community to leave; repeat for several.")],
+) -> None:
+    """Take an organisation out of one or more communities."""
+    with _unit_of_work() as (session, _):
+        org = orgs.require(session, name)
+        orgs.leave(session, SystemClock(), org, community)
+
+
+# --- users ---------------------------------------------------------------------------
+
+EmailArgument = Annotated[str, typer.Argument(help="The user's e-mail address (their sign-in name).")]
+
+
+def _read_password(from_stdin: bool, _: Translate) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line.removesuffix("\n").removesuffix("\r")
+    return str(typer.prompt(_("Password"), hide_input=True, confirmation_prompt=True,
+                            err=True))
+
+
+@users_app.command("add")
+def users_add(
+    email: EmailArgument,
+    org: Annotated[str, typer.Option("--org", help="The organisation the user belongs to.")],
+    role: Annotated[Role, typer.Option("--role", help="hub-admin or hub-analyst in the hub; member-submitter or member-reader in a member.")],
+    name: Annotated[str | None, typer.Option("--name", help="The user's full name (optional).")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from the first line of standard input instead of asking.")] = False,
+) -> None:
+    """Add a user; asks for the password (at least 12 characters). Prints id and e-mail."""
+    _ = translator(load_config().lang)
+    password = _read_password(password_stdin, _)
+    with _unit_of_work() as (session, _):
+        organisation = orgs.require(session, org)
+        user = members.add_user(session, SystemClock(), organisation=organisation, email=email,
+                                role=role, password=password, name=name or "")
+        typer.echo(f"{user.id}\t{user.email}")
+
+
+@users_app.command("list")
+def users_list(
+    org: Annotated[str | None, typer.Option("--org", help="Only the users of this organisation.")] = None,
+) -> None:
+    """List users: id, e-mail, role, active or disabled, organisation (tab-separated)."""
+    with _unit_of_work() as (session, _):
+        names = {o.id: o.name for o in orgs.list_all(session)}
+        organisation = orgs.require(session, org) if org is not None else None
+        for user in members.list_users(session, organisation):
+            state = "disabled" if user.disabled_at else "active"
+            typer.echo(f"{user.id}\t{user.email}\t{user.role.value}\t{state}\t"
+                       f"{names[user.organisation_id]}")
+
+
+@users_app.command("disable")
+def users_disable(email: EmailArgument) -> None:
+    """Disable a user: their password and tokens stop working at once."""
+    with _unit_of_work() as (session, _):
+        members.set_disabled(session, SystemClock(), email, True)
+
+
+@users_app.command("enable")
+def users_enable(email: EmailArgument) -> None:
+    """Enable a disabled user again."""
+    with _unit_of_work() as (session, _):
+        members.set_disabled(session, SystemClock(), email, False)
+
+
+@users_app.command("password")
+def users_password(
+    email: EmailArgument,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the new password from the first line of standard input instead of asking.")] = False,
+) -> None:
+    """Set a user's password (at least 12 characters); asks for it twice."""
+    _ = translator(load_config().lang)
+    password = _read_password(password_stdin, _)
+    with _unit_of_work() as (session, _):
+        members.set_password(session, SystemClock(), email, password)
+
+
+# --- tokens --------------------------------------------------------------------------
+
+
+@tokens_app.command("create")
+def tokens_create(
+    org: Annotated[str, typer.Option("--org", help="The organisation the token acts for.")],
+    scope: Annotated[str, typer.Option("--scope", help="Comma-separated scopes: read, submit, admin (admin: hub only).")],
+    user: Annotated[str | None, typer.Option("--user", help="E-mail of a user of the organisation the token acts for; without it, the organisation itself.")] = None,
+    expires_days: Annotated[int, typer.Option("--expires-days", min=1, max=members.MAX_TOKEN_DAYS, help="Days until the token expires.")] = members.DEFAULT_TOKEN_DAYS,
+    label: Annotated[str | None, typer.Option("--label", help="A note to recognise the token by in `tokens list`.")] = None,
+) -> None:
+    """Make an API token and print only the token on standard output; it is not shown again."""
+    with _unit_of_work() as (session, _):
+        organisation = orgs.require(session, org)
+        owner = members.require_user(session, user) if user is not None else None
+        issued = members.create_token(session, SystemClock(), organisation=organisation,
+                                      scopes=scope, user=owner, expires_days=expires_days,
+                                      label=label or "")
+    typer.echo(issued.token)
+    typer.echo(_("Token {key} ({scopes}) expires {expires}; it is shown only this once.").format(
+        key=issued.key_id, scopes=members.format_scopes(issued.scopes),
+        expires=_when(issued.expires_at)), err=True)
+
+
+@tokens_app.command("list")
+def tokens_list(
+    org: Annotated[str, typer.Option("--org", help="The organisation whose tokens to list.")],
+) -> None:
+    """List an organisation's tokens, never their secrets: id, state, scopes, user, created,
+    expires, last used, label (tab-separated)."""
+    clock = SystemClock()
+    with _unit_of_work() as (session, _):
+        organisation = orgs.require(session, org)
+        emails = {u.id: u.email for u in members.list_users(session, organisation)}
+        now = clock.now()
+        for token in members.list_tokens(session, organisation):
+            owner = emails.get(token.user_id, "-") if token.user_id is not None else "-"
+            typer.echo("\t".join((
+                token.key_id, members.token_state(token, now).value, token.scopes, owner,
+                _when(token.created_at), _when(token.expires_at), _when(token.last_used_at),
+                token.label or "-")))
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    key_id: Annotated[str, typer.Argument(metavar="ID", help="The token's id, as `tokens list` shows it.")],
+) -> None:
+    """Revoke a token at once; revoking one twice is harmless."""
+    with _unit_of_work() as (session, _):
+        token = members.revoke_token(session, SystemClock(), key_id)
+        typer.echo(f"{token.key_id}\trevoked")
 
 
 def main() -> None:

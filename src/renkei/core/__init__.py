@@ -1,1 +1,2 @@
-"""Shared kernel: configuration, database, organisations, audit log, i18n, progress."""
+"""Shared kernel: configuration, database, organisations and communities, users and API
+tokens, TLP levels, audit log, i18n, progress."""

@@ -1,1 +1,1 @@
-"""sharing domain: see ARCHITECTURE.md; built by a later issue."""
+"""sharing domain: TLP policy (policy.py) now; STIX, sanitising, TAXII and MISP to come."""
