@@ -10,6 +10,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 
 from renkei import __version__
@@ -49,7 +50,8 @@ def db_upgrade() -> None:
     """Create or migrate the database to the newest schema."""
     config = load_config()
     Database.from_config(config).dispose()
-    typer.echo(f"database ready: {config.database_url}")
+    shown = make_url(config.database_url).render_as_string(hide_password=True)
+    typer.echo(f"database ready: {shown}")
 
 
 def _fail(message: str, _: Translate) -> NoReturn:
