@@ -54,11 +54,6 @@ class ParsedBlock:
             return ""
         return self.data[s:e].decode("utf-8", "backslashreplace")
 
-    def texts(self, line: int) -> list[str]:
-        """All fields of a line (see kernels.SRC …), decoded in one go."""
-        return ["" if s < 0 else self.data[s:e].decode("utf-8", "backslashreplace")
-                for s, e in self.spans[line].tolist()]
-
     def column(self, lines: np.ndarray, column: int) -> list[str]:
         """One field of many lines, decoded in one go (per line if a NUL gets in the way)."""
         spans = np.ascontiguousarray(self.spans[lines, column, :])
@@ -256,22 +251,6 @@ class LineFacts:
     user_agent: str
 
 
-def line_facts(block: ParsedBlock, line: int) -> LineFacts:
-    status = int(block.status[line])
-    size = int(block.size[line])
-    fields = block.texts(line)
-    return LineFacts(
-        line=int(block.line_numbers[line]),
-        src=fields[kernels.SRC],
-        time=block.time(line),
-        method=fields[kernels.METHOD],
-        target=fields[kernels.TARGET][:2048],
-        status=status if status >= 0 else None,
-        size=size if size >= 0 else None,
-        user_agent=fields[kernels.UA][:512],
-    )
-
-
 def bulk_line_facts(block: ParsedBlock, lines: np.ndarray) -> dict[int, LineFacts]:
     """LineFacts of many lines, each field decoded for all of them at once."""
     src = block.column(lines, kernels.SRC)
@@ -292,7 +271,7 @@ def bulk_line_facts(block: ParsedBlock, lines: np.ndarray) -> dict[int, LineFact
 
 def make_finding(block: ParsedBlock, line: int, rule: Rule, field: str, fragment: str,
                  path: str, *, engine: str = "renkei", facts: LineFacts | None = None) -> Finding:
-    facts = facts or line_facts(block, line)
+    facts = facts or bulk_line_facts(block, np.asarray([line], dtype=np.int64))[line]
     return Finding(
         file=path, line=facts.line, category=rule.category, rule=rule.id,
         severity=rule.severity, src=facts.src, time=facts.time, method=facts.method,

@@ -329,6 +329,16 @@ def _hex(c: int) -> int:
 
 
 @njit(cache=True, inline="always")
+def _hex_pair(src: np.ndarray, j: int, m: int) -> int:
+    """The byte written as two hex digits at src[j:j+2], or -1."""
+    if j + 1 >= m:
+        return -1
+    h0 = _hex(src[j])
+    h1 = _hex(src[j + 1])
+    return h0 * 16 + h1 if h0 >= 0 and h1 >= 0 else -1
+
+
+@njit(cache=True, inline="always")
 def _put_code_point(out: np.ndarray, w: int, cp: int) -> int:
     if cp > 0x10FFFF or (0xD800 <= cp <= 0xDFFF):
         out[w] = 63
@@ -394,26 +404,22 @@ def _decode_round(src: np.ndarray, m: int, dst: np.ndarray) -> tuple[int, bool]:
                     j += 6
                     changed = True
                     continue
-            if j + 2 < m:
-                h0 = _hex(src[j + 1])
-                h1 = _hex(src[j + 2])
-                if h0 >= 0 and h1 >= 0:
-                    dst[w] = h0 * 16 + h1
-                    w += 1
-                    j += 3
-                    changed = True
-                    continue
+            byte = _hex_pair(src, j + 1, m)
+            if byte >= 0:
+                dst[w] = byte
+                w += 1
+                j += 3
+                changed = True
+                continue
         elif c == 92 and j + 1 < m:  # backslash
             n1 = src[j + 1]
-            if (n1 | 32) == 120 and j + 3 < m:
-                h0 = _hex(src[j + 2])
-                h1 = _hex(src[j + 3])
-                if h0 >= 0 and h1 >= 0:
-                    dst[w] = h0 * 16 + h1
-                    w += 1
-                    j += 4
-                    changed = True
-                    continue
+            byte = _hex_pair(src, j + 2, m) if (n1 | 32) == 120 else -1
+            if byte >= 0:
+                dst[w] = byte
+                w += 1
+                j += 4
+                changed = True
+                continue
             if n1 == 34 or n1 == 92:
                 dst[w] = n1
                 w += 1
