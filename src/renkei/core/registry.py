@@ -8,5 +8,6 @@ from sqlalchemy import MetaData
 def all_metadata() -> MetaData:
     from renkei.core import models
     from renkei.logs import store  # noqa: F401  (registers the logs tables)
+    from renkei.sharing import store as sharing_store  # noqa: F401  (the sharing tables)
 
     return models.Base.metadata

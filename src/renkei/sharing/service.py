@@ -1,0 +1,311 @@
+"""Members' reports from submission to publication, the J-CSIP way.
+
+``submit`` (a member with the submit scope) → ``sanitise`` (the hub's staff) → ``approve``
+(a user of the submitting organisation with the submit scope: nothing is published without
+the submitter's consent to the sanitised version) → ``publish`` (the hub's staff); or
+``reject`` at any step before publication. Each step is an event of the submission and an
+audit record; a refused attempt is recorded too, and the caller must commit its session
+before turning the error into a refusal, or the record is rolled back with the rest.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from renkei.core import audit, orgs, tlp
+from renkei.core.errors import UserError
+from renkei.core.members import Principal, require_scope
+from renkei.core.models import Organisation, Role, Scope, User
+from renkei.core.time import Clock
+from renkei.core.tlp import Tlp
+from renkei.sharing import stix
+from renkei.sharing.policy import Viewer
+from renkei.sharing.sanitise import OwnData
+from renkei.sharing.sanitise import sanitise as sanitise_bundle
+from renkei.sharing.store import (
+    PublishedSubmitter,
+    SharedCommunity,
+    SharedObject,
+    SharedRecipientOrg,
+    SharedRecipientUser,
+    Submission,
+    SubmissionEvent,
+    SubmissionState,
+)
+
+HUB_IDENTITY_NAMESPACE = uuid.UUID("6a1f3c52-2d0e-4c3b-9f55-52656e6b6569")
+
+
+class WorkflowError(UserError):
+    """A step of the workflow is not allowed now, or not to this caller."""
+
+
+def _refuse(session: Session, clock: Clock, principal: Principal, submission: Submission | None,
+            action: str, reason: str, source: str) -> WorkflowError:
+    target = f"submission:{submission.id}" if submission else ""
+    audit.record(session, clock, action=f"sharing.{action}.refused", actor=principal.actor,
+                 target=target, source=source, details={"reason": reason},
+                 organisation_id=principal.organisation_id)
+    if submission is not None:
+        _event(session, clock, submission, principal, f"{action}.refused", submission.state,
+               {"reason": reason})
+    session.flush()
+    return WorkflowError("not allowed: {reason}", reason=reason)
+
+
+def _event(session: Session, clock: Clock, submission: Submission, principal: Principal,
+           action: str, state: SubmissionState, details: dict[str, Any] | None = None) -> None:
+    session.add(SubmissionEvent(submission_id=submission.id, at=clock.now(),
+                                actor=principal.actor, action=action, state=state,
+                                details=details or {}))
+
+
+def _step(session: Session, clock: Clock, submission: Submission, principal: Principal,
+          action: str, state: SubmissionState, source: str,
+          details: dict[str, Any] | None = None) -> None:
+    submission.state = state
+    _event(session, clock, submission, principal, action, state, details)
+    audit.record(session, clock, action=f"sharing.{action}", actor=principal.actor,
+                 target=f"submission:{submission.id}", source=source,
+                 details={"state": state.value, **(details or {})},
+                 organisation_id=principal.organisation_id)
+    session.flush()
+
+
+def _is_hub_staff(principal: Principal) -> bool:
+    return Viewer.of(principal).is_hub_staff
+
+
+def _existing_ids(session: Session, model: type[Organisation] | type[User],
+                  wanted: Iterable[int]) -> set[int]:
+    ids = set(wanted)
+    if not ids:
+        return set()
+    return set(session.scalars(select(model.id).where(model.id.in_(ids))))
+
+
+def submit(
+    session: Session,
+    clock: Clock,
+    principal: Principal,
+    payload: bytes | str | dict[str, Any],
+    *,
+    recipient_orgs: Iterable[int] = (),
+    recipient_users: Iterable[int] = (),
+    source: str = "api",
+) -> Submission:
+    """Validate and keep a member's report (a STIX bundle or a simple report)."""
+    require_scope(principal, Scope.SUBMIT)
+    orgs_wanted, users_wanted = sorted(set(recipient_orgs)), sorted(set(recipient_users))
+    try:
+        parsed = stix.parse(payload, now=clock.now())
+        problems = [stix.Problem("recipient_orgs", f"no organisation {i}") for i in
+                    sorted(set(orgs_wanted) - _existing_ids(session, Organisation, orgs_wanted))]
+        problems += [stix.Problem("recipient_users", f"no user {i}") for i in
+                     sorted(set(users_wanted) - _existing_ids(session, User, users_wanted))]
+        if problems:
+            raise stix.SubmissionError(problems)
+    except stix.SubmissionError as error:
+        audit.record(session, clock, action="sharing.submit.rejected", actor=principal.actor,
+                     source=source, organisation_id=principal.organisation_id,
+                     details={"problems": [str(p)[:200] for p in error.problems[:20]],
+                              "count": len(error.problems)})
+        session.flush()
+        raise
+    submission = Submission(
+        organisation_id=principal.organisation_id, user_id=principal.user_id,
+        submitted_by=principal.actor, submitted_at=clock.now(),
+        state=SubmissionState.SUBMITTED, marking=parsed.marking.value, original=parsed.bundle,
+        recipients={"organisations": orgs_wanted, "users": users_wanted,
+                    "communities": sorted(principal.communities)})
+    session.add(submission)
+    session.flush()
+    _step(session, clock, submission, principal, "submit", SubmissionState.SUBMITTED, source,
+          {"objects": len(parsed.bundle["objects"]), "marking": parsed.marking.value})
+    return submission
+
+
+def get_submission(session: Session, principal: Principal, submission_id: int) -> Submission:
+    """A submission its own organisation or the hub's staff may see; not found otherwise."""
+    submission = session.get(Submission, submission_id)
+    if submission is None or not (
+            _is_hub_staff(principal) or submission.organisation_id == principal.organisation_id):
+        raise WorkflowError("no submission {id}", id=submission_id)
+    return submission
+
+
+def hub_identity(session: Session) -> dict[str, Any]:
+    """The STIX identity that signs everything the hub publishes (TLP:CLEAR)."""
+    hub = orgs.hub(session)
+    if hub is None:
+        raise WorkflowError("no hub organisation; make one with `renkei orgs add --hub`")
+    stamp = stix.timestamp(hub.created_at)
+    return {"type": "identity", "spec_version": "2.1",
+            "id": f"identity--{uuid.uuid5(HUB_IDENTITY_NAMESPACE, str(hub.id))}",
+            "created": stamp, "modified": stamp, "name": hub.name,
+            "identity_class": "organization",
+            "object_marking_refs": [Tlp.CLEAR.marking_id]}
+
+
+def sanitise(
+    session: Session,
+    clock: Clock,
+    principal: Principal,
+    submission_id: int,
+    *,
+    own_domains: Iterable[str] = (),
+    own_networks: Iterable[str] = (),
+    staff_names: Iterable[str] = (),
+    source: str = "api",
+) -> Submission:
+    """The hub's staff sanitise a submission (again, if already sanitised)."""
+    submission = session.get(Submission, submission_id)
+    if not _is_hub_staff(principal):
+        raise _refuse(session, clock, principal, submission, "sanitise",
+                      "only the hub's staff sanitise", source)
+    submission = get_submission(session, principal, submission_id)
+    if submission.state not in (SubmissionState.SUBMITTED, SubmissionState.SANITISED):
+        raise _refuse(session, clock, principal, submission, "sanitise",
+                      f"the submission is {submission.state.value}", source)
+    result = sanitise_bundle(submission.original, hub_identity=hub_identity(session),
+                             own=OwnData.of(own_domains, own_networks, staff_names))
+    try:
+        stix.validate_bundle(result.bundle)
+    except stix.SubmissionError as error:
+        raise _refuse(session, clock, principal, submission, "sanitise",
+                      f"the sanitised bundle would be invalid: {error.problems[0]}", source) from None
+    submission.sanitised = result.bundle
+    submission.diff = result.diff
+    _step(session, clock, submission, principal, "sanitise", SubmissionState.SANITISED, source,
+          {"changes": result.changes[:200]})
+    return submission
+
+
+def approve(session: Session, clock: Clock, principal: Principal, submission_id: int, *,
+            source: str = "api") -> Submission:
+    """The submitter's consent to publish the sanitised version."""
+    submission = session.get(Submission, submission_id)
+    own = submission is not None and submission.organisation_id == principal.organisation_id
+    if not own or Scope.SUBMIT not in principal.scopes or principal.role is Role.MEMBER_READER:
+        raise _refuse(session, clock, principal, submission, "approve",
+                      "only a submitter of the submitting organisation may approve", source)
+    assert submission is not None
+    if submission.state is not SubmissionState.SANITISED:
+        raise _refuse(session, clock, principal, submission, "approve",
+                      f"the submission is {submission.state.value}, not sanitised", source)
+    _step(session, clock, submission, principal, "approve", SubmissionState.APPROVED, source)
+    return submission
+
+
+def reject(session: Session, clock: Clock, principal: Principal, submission_id: int,
+           reason: str = "", *, source: str = "api") -> Submission:
+    """The submitter withholds consent, or the hub's staff decline; final."""
+    submission = session.get(Submission, submission_id)
+    own = submission is not None and submission.organisation_id == principal.organisation_id
+    allowed = _is_hub_staff(principal) or (own and Scope.SUBMIT in principal.scopes)
+    if not allowed:
+        raise _refuse(session, clock, principal, submission, "reject",
+                      "only the submitter or the hub's staff may reject", source)
+    assert submission is not None
+    if submission.state in (SubmissionState.PUBLISHED, SubmissionState.REJECTED):
+        raise _refuse(session, clock, principal, submission, "reject",
+                      f"the submission is {submission.state.value}", source)
+    _step(session, clock, submission, principal, "reject", SubmissionState.REJECTED, source,
+          {"reason": reason[:500]})
+    return submission
+
+
+def _version_of(obj: dict[str, Any], fallback: datetime) -> datetime:
+    for key in ("modified", "created"):
+        value = obj.get(key)
+        if isinstance(value, str):
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return fallback
+
+
+def _marking_of(obj: dict[str, Any], default: Tlp) -> Tlp:
+    levels = [tlp.from_marking_id(str(r)) for r in obj.get("object_marking_refs") or []]
+    found = [level for level in levels if level is not None]
+    return tlp.most_restrictive(found) if found else default
+
+
+def publish(session: Session, clock: Clock, principal: Principal, submission_id: int, *,
+            source: str = "api") -> list[SharedObject]:
+    """The hub's staff publish an approved submission's sanitised objects."""
+    submission = session.get(Submission, submission_id)
+    if not _is_hub_staff(principal):
+        raise _refuse(session, clock, principal, submission, "publish",
+                      "only the hub's staff publish", source)
+    submission = get_submission(session, principal, submission_id)
+    if submission.state is not SubmissionState.APPROVED or submission.sanitised is None:
+        raise _refuse(session, clock, principal, submission, "publish",
+                      f"the submission is {submission.state.value}, not approved", source)
+    now = clock.now()
+    default = Tlp(submission.marking)
+    hub = orgs.hub(session)
+    assert hub is not None  # sanitising needed it
+    identity_id = hub_identity(session)["id"]
+    rows: list[SharedObject] = []
+    skipped: list[str] = []
+    for obj in submission.sanitised["objects"]:
+        if obj.get("type") == "marking-definition":
+            continue  # the official TLP 2.0 definitions, served as they are
+        version = _version_of(obj, now)
+        owners = set(session.scalars(select(SharedObject.owner_org_id)
+                                     .where(SharedObject.stix_id == obj["id"])))
+        is_hub_identity = obj["id"] == identity_id
+        owner = hub.id if is_hub_identity else submission.organisation_id
+        if owners - {owner}:
+            raise _refuse(session, clock, principal, submission, "publish",
+                          f"{obj['id']} already belongs to another organisation", source)
+        exists = session.scalar(select(SharedObject.id).where(
+            SharedObject.stix_id == obj["id"], SharedObject.version == version))
+        if exists is not None:
+            skipped.append(obj["id"])
+            continue
+        row = SharedObject(
+            stix_id=obj["id"], stix_type=obj["type"], spec_version=obj.get("spec_version", "2.1"),
+            version=version, date_added=now, body=obj, owner_org_id=owner,
+            author_user_id=None if is_hub_identity else submission.user_id,
+            marking=_marking_of(obj, default).value, submission_id=submission.id)
+        session.add(row)
+        session.flush()
+        rows.append(row)
+        if is_hub_identity:
+            continue
+        recipients = submission.recipients
+        session.add_all([SharedRecipientOrg(shared_object_id=row.id, organisation_id=o)
+                         for o in recipients.get("organisations", [])])
+        session.add_all([SharedRecipientUser(shared_object_id=row.id, user_id=u)
+                         for u in recipients.get("users", [])])
+        session.add_all([SharedCommunity(shared_object_id=row.id, community_id=c)
+                         for c in recipients.get("communities", [])])
+        session.add(PublishedSubmitter(shared_object_id=row.id, submission_id=submission.id,
+                                       organisation_id=submission.organisation_id,
+                                       user_id=submission.user_id))
+    _step(session, clock, submission, principal, "publish", SubmissionState.PUBLISHED, source,
+          {"published": len(rows), "already_published": skipped[:100]})
+    return rows
+
+
+def submitter_of(session: Session, clock: Clock, principal: Principal, shared_object_id: int,
+                 *, source: str = "api") -> PublishedSubmitter | None:
+    """Who really submitted a published object: for the hub's staff only (audited)."""
+    if not _is_hub_staff(principal):
+        audit.record(session, clock, action="sharing.submitter.refused", actor=principal.actor,
+                     target=f"shared:{shared_object_id}", source=source,
+                     organisation_id=principal.organisation_id)
+        session.flush()
+        raise WorkflowError("only the hub's staff may see who submitted an object")
+    found = session.get(PublishedSubmitter, shared_object_id)
+    audit.record(session, clock, action="sharing.submitter.read", actor=principal.actor,
+                 target=f"shared:{shared_object_id}", source=source,
+                 organisation_id=principal.organisation_id)
+    session.flush()
+    return found

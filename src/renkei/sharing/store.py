@@ -1,0 +1,183 @@
+"""The sharing domain's tables and the queries that read them.
+
+Shared objects keep one row per STIX object version (``stix_id`` and ``version``, the
+object's ``modified``), with what the TLP policy needs: owner organisation, author, marking
+and three link tables (recipient organisations, recipient users, audience communities).
+Every read of shared objects goes through ``visible_objects``, which is built from
+``policy.visible_clause``; nothing else here compares markings.
+
+Submissions are members' reports on their way to publication. Their state changes are
+rows of ``submission_events`` (append-only); ``submissions.state`` is the latest of them.
+``published_submitters`` maps a published object back to its real submitter: the service
+reads it for the hub's staff only (``service.submitter_of``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from renkei.core.models import Base
+from renkei.sharing.policy import Link, SharedColumns, Viewer, visible_clause
+
+
+class SubmissionState(StrEnum):
+    """submitted → sanitised → approved (by the submitter) → published; or rejected."""
+
+    SUBMITTED = "submitted"
+    SANITISED = "sanitised"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+
+
+def _values(enum: type[StrEnum]) -> list[str]:
+    return [member.value for member in enum]
+
+
+class SharedObject(Base):
+    """One version of one shared STIX object."""
+
+    __tablename__ = "shared_objects"
+    __table_args__ = (UniqueConstraint("stix_id", "version", name="uq_shared_objects_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stix_id: Mapped[str] = mapped_column(String(100), index=True)
+    stix_type: Mapped[str] = mapped_column(String(100), index=True)
+    spec_version: Mapped[str] = mapped_column(String(10))
+    version: Mapped[datetime]
+    date_added: Mapped[datetime] = mapped_column(index=True)
+    body: Mapped[dict[str, Any]]
+    owner_org_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True)
+    author_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    marking: Mapped[str] = mapped_column(String(20))
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="SET NULL"), nullable=True, index=True)
+
+
+class SharedRecipientOrg(Base):
+    __tablename__ = "shared_recipient_orgs"
+
+    shared_object_id: Mapped[int] = mapped_column(
+        ForeignKey("shared_objects.id", ondelete="CASCADE"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
+
+
+class SharedRecipientUser(Base):
+    __tablename__ = "shared_recipient_users"
+
+    shared_object_id: Mapped[int] = mapped_column(
+        ForeignKey("shared_objects.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+
+
+class SharedCommunity(Base):
+    """A community in a shared object's default audience (TLP:AMBER without recipients)."""
+
+    __tablename__ = "shared_communities"
+
+    shared_object_id: Mapped[int] = mapped_column(
+        ForeignKey("shared_objects.id", ondelete="CASCADE"), primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Submission(Base):
+    """A member's report: what it sent, the sanitised version, and who it is meant for."""
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    submitted_at: Mapped[datetime]
+    state: Mapped[SubmissionState] = mapped_column(
+        Enum(SubmissionState, native_enum=False, length=20, values_callable=_values,
+             validate_strings=True), index=True)
+    marking: Mapped[str] = mapped_column(String(20))
+    original: Mapped[dict[str, Any]]
+    sanitised: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    diff: Mapped[str] = mapped_column(Text, default="")
+    recipients: Mapped[dict[str, Any]]  # {"organisations": [...], "users": [...], "communities": [...]}
+
+
+class SubmissionEvent(Base):
+    """Append-only: every step of a submission, including refused attempts."""
+
+    __tablename__ = "submission_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50))
+    state: Mapped[SubmissionState] = mapped_column(
+        Enum(SubmissionState, native_enum=False, length=20, values_callable=_values,
+             validate_strings=True))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PublishedSubmitter(Base):
+    """Who really submitted a published object version; for the hub's staff only."""
+
+    __tablename__ = "published_submitters"
+
+    shared_object_id: Mapped[int] = mapped_column(
+        ForeignKey("shared_objects.id", ondelete="CASCADE"), primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+
+
+SHARED_COLUMNS = SharedColumns(
+    key=SharedObject.__table__.c.id,
+    owner_org=SharedObject.__table__.c.owner_org_id,
+    marking=SharedObject.__table__.c.marking,
+    author_user=SharedObject.__table__.c.author_user_id,
+    recipient_orgs=Link(SharedRecipientOrg.__table__.c.shared_object_id,
+                        SharedRecipientOrg.__table__.c.organisation_id),
+    recipient_users=Link(SharedRecipientUser.__table__.c.shared_object_id,
+                         SharedRecipientUser.__table__.c.user_id),
+    communities=Link(SharedCommunity.__table__.c.shared_object_id,
+                     SharedCommunity.__table__.c.community_id),
+)
+
+
+def visible_objects(
+    session: Session,
+    viewer: Viewer,
+    *,
+    stix_id: str | None = None,
+    stix_type: str | None = None,
+) -> list[SharedObject]:
+    """The object versions ``viewer`` may read, oldest first (by date added, then row)."""
+    stmt = select(SharedObject).where(visible_clause(viewer, SHARED_COLUMNS))
+    if stix_id is not None:
+        stmt = stmt.where(SharedObject.stix_id == stix_id)
+    if stix_type is not None:
+        stmt = stmt.where(SharedObject.stix_type == stix_type)
+    stmt = stmt.order_by(SharedObject.date_added, SharedObject.id)
+    return list(session.scalars(stmt))
