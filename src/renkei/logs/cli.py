@@ -20,7 +20,6 @@ from renkei.core.i18n import translator
 from renkei.core.orgs import OrganisationError
 from renkei.core.text import visible
 from renkei.core.time import SystemClock
-from renkei.logs import store
 from renkei.logs.model import LogFormat
 from renkei.logs.rules import RuleError, load_rules, run_rule_tests
 
@@ -173,15 +172,11 @@ def alerts(
 ) -> None:
     """Show stored alerts, newest first."""
     _ = translator(_lang(lang))
+    from renkei.logs.service import stored_alerts
+
     database = Database.from_config(load_config())
     try:
-        with database.session() as session:
-            rows = store.list_alerts(session, category=category, src=src, limit=limit)
-            items = [{
-                "line": a.line, "rule": a.rule, "category": a.category, "severity": a.severity,
-                "src": a.src, "time": a.seen_at.isoformat() if a.seen_at else None,
-                "target": a.target, "status": a.status, "succeeded": a.succeeded,
-            } for a in rows]
+        items = stored_alerts(database, category=category, src=src, limit=limit)
     finally:
         database.dispose()
     if json_out:

@@ -339,6 +339,24 @@ def _hex_pair(src: np.ndarray, j: int, m: int) -> int:
 
 
 @njit(cache=True, inline="always")
+def _numeric_ref(src: np.ndarray, start: int, m: int, base: int, most: int) -> tuple[int, int]:
+    """(code point, index after the optional ';') of up to ``most`` digits, or (-1, 0)."""
+    t = start
+    cp = 0
+    while t < m and t - start < most:
+        digit = _hex(src[t]) if base == 16 else (src[t] - 48 if 48 <= src[t] <= 57 else -1)
+        if digit < 0:
+            break
+        cp = cp * base + digit
+        t += 1
+    if t == start:
+        return -1, 0
+    if t < m and src[t] == 59:
+        t += 1
+    return cp, t
+
+
+@njit(cache=True, inline="always")
 def _put_code_point(out: np.ndarray, w: int, cp: int) -> int:
     if cp > 0x10FFFF or (0xD800 <= cp <= 0xDFFF):
         out[w] = 63
@@ -428,27 +446,11 @@ def _decode_round(src: np.ndarray, m: int, dst: np.ndarray) -> tuple[int, bool]:
                 continue
         elif c == 38 and j + 2 < m:  # &
             if src[j + 1] == 35:  # &#
-                if (src[j + 2] | 32) == 120:
-                    t = j + 3
-                    cp = 0
-                    while t < m and t - (j + 3) < 6 and _hex(src[t]) >= 0:
-                        cp = cp * 16 + _hex(src[t])
-                        t += 1
-                    if t > j + 3:
-                        if t < m and src[t] == 59:
-                            t += 1
-                        w = _put_code_point(dst, w, cp)
-                        j = t
-                        changed = True
-                        continue
-                t = j + 2
-                cp = 0
-                while t < m and t - (j + 2) < 7 and 48 <= src[t] <= 57:
-                    cp = cp * 10 + src[t] - 48
-                    t += 1
-                if t > j + 2:
-                    if t < m and src[t] == 59:
-                        t += 1
+                hexa = (src[j + 2] | 32) == 120
+                cp, t = _numeric_ref(src, j + 3, m, 16, 6) if hexa else (-1, 0)
+                if cp < 0:
+                    cp, t = _numeric_ref(src, j + 2, m, 10, 7)
+                if cp >= 0:
                     w = _put_code_point(dst, w, cp)
                     j = t
                     changed = True
@@ -610,7 +612,7 @@ def invalid_utf8_lines(buf: np.ndarray, line_start: np.ndarray, line_end: np.nda
             else:
                 bad[k] = True
                 break
-            if j + need >= e + 0 and j + need > e - 1 + 1:
+            if j + need >= e:  # the sequence runs past the line
                 bad[k] = True
                 break
             ok = True

@@ -59,3 +59,14 @@ def scan_logs(
                                           "findings": len(scanned.findings), "new_alerts": new})
     result.finished = clock.now()
     return result
+
+
+def stored_alerts(database: Database, *, category: str | None = None, src: str | None = None,
+                  limit: int = 50) -> list[dict[str, object]]:
+    """The newest stored alerts as plain records, for the command line and the API."""
+    with database.session() as session:
+        return [{
+            "line": a.line, "rule": a.rule, "category": a.category, "severity": a.severity,
+            "src": a.src, "time": a.seen_at.isoformat() if a.seen_at else None,
+            "target": a.target, "status": a.status, "succeeded": a.succeeded,
+        } for a in store.list_alerts(session, category=category, src=src, limit=limit)]
