@@ -254,6 +254,30 @@ def tokens_revoke(
         typer.echo(f"{token.key_id}\trevoked")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes (PostgreSQL for more than one is advised).")] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Serve the REST API (/api/v1, /docs) and the TAXII 2.1 server (/taxii2/)."""
+    import uvicorn  # the server is only loaded by the command that runs it
+
+    from renkei.app import create_app
+
+    config = load_config()
+    Database.from_config(config).dispose()  # migrate once, before any worker starts
+    typer.echo(f"renkei {__version__}: TAXII 2.1 at http://{host}:{port}/taxii2/, "
+               f"REST API at http://{host}:{port}/api/v1/ (docs at /docs)", err=True)
+    if workers > 1:
+        uvicorn.run("renkei.app:create_app", factory=True, host=host, port=port,
+                    workers=workers, access_log=access_log, log_level="warning")
+    else:
+        uvicorn.run(create_app(config), host=host, port=port, access_log=access_log,
+                    log_level="warning")
+
+
 def main() -> None:
     try:
         app()

@@ -127,7 +127,7 @@ def test_the_full_consent_workflow(db_session: Session, clock: FixedClock, world
                                 .where(SubmissionEvent.submission_id == submission.id)
                                 .order_by(SubmissionEvent.id)).all()
     assert events == ["submit", "sanitise", "publish.refused", "approve", "publish"]
-    assert actions(db_session)[-5:] == ["sharing.submit", "sharing.sanitise",
+    assert [a for a in actions(db_session) if a.startswith("sharing.")][-5:] == ["sharing.submit", "sharing.sanitise",
                                         "sharing.publish.refused", "sharing.approve",
                                         "sharing.publish"]
 

@@ -15,20 +15,21 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from renkei.core import audit, orgs, tlp
 from renkei.core.errors import UserError
 from renkei.core.members import Principal, require_scope
-from renkei.core.models import Organisation, Role, Scope, User
+from renkei.core.models import Community, Organisation, Role, Scope, User
 from renkei.core.time import Clock
 from renkei.core.tlp import Tlp
-from renkei.sharing import stix
+from renkei.sharing import stix, taxii
 from renkei.sharing.policy import Viewer
 from renkei.sharing.sanitise import OwnData
 from renkei.sharing.sanitise import sanitise as sanitise_bundle
 from renkei.sharing.store import (
+    CollectionEntry,
     PublishedSubmitter,
     SharedCommunity,
     SharedObject,
@@ -37,13 +38,19 @@ from renkei.sharing.store import (
     Submission,
     SubmissionEvent,
     SubmissionState,
+    TaxiiCollection,
 )
 
 HUB_IDENTITY_NAMESPACE = uuid.UUID("6a1f3c52-2d0e-4c3b-9f55-52656e6b6569")
 
 
 class WorkflowError(UserError):
-    """A step of the workflow is not allowed now, or not to this caller."""
+    """A step of the workflow is not allowed now, or not to this caller; ``status`` is the
+    HTTP status an API answers with (403 refused, 404 unseen, 409 not now)."""
+
+    def __init__(self, template: str, *, status: int = 409, **fields: object) -> None:
+        self.status = status
+        super().__init__(template, **fields)
 
 
 def _refuse(session: Session, clock: Clock, principal: Principal, submission: Submission | None,
@@ -56,7 +63,7 @@ def _refuse(session: Session, clock: Clock, principal: Principal, submission: Su
         _event(session, clock, submission, principal, f"{action}.refused", submission.state,
                {"reason": reason})
     session.flush()
-    return WorkflowError("not allowed: {reason}", reason=reason)
+    return WorkflowError("not allowed: {reason}", status=403, reason=reason)
 
 
 def _event(session: Session, clock: Clock, submission: Submission, principal: Principal,
@@ -131,13 +138,35 @@ def submit(
     return submission
 
 
+def _may_see(principal: Principal, submission: Submission) -> bool:
+    """The hub's staff see every submission; a member its own organisation's, except that a
+    TLP:RED one is its author's alone."""
+    if _is_hub_staff(principal):
+        return True
+    if submission.organisation_id != principal.organisation_id:
+        return False
+    return submission.marking != Tlp.RED.value or (
+        principal.user_id is not None and principal.user_id == submission.user_id)
+
+
 def get_submission(session: Session, principal: Principal, submission_id: int) -> Submission:
-    """A submission its own organisation or the hub's staff may see; not found otherwise."""
+    """A submission the caller may see (``_may_see``); "no submission" otherwise."""
     submission = session.get(Submission, submission_id)
-    if submission is None or not (
-            _is_hub_staff(principal) or submission.organisation_id == principal.organisation_id):
-        raise WorkflowError("no submission {id}", id=submission_id)
+    if submission is None or not _may_see(principal, submission):
+        raise WorkflowError("no submission {id}", status=404, id=submission_id)
     return submission
+
+
+def list_submissions(session: Session, principal: Principal, *,
+                     state: SubmissionState | None = None, limit: int = 500) -> list[Submission]:
+    """The submissions the caller may see, newest first."""
+    stmt = select(Submission)
+    if not _is_hub_staff(principal):
+        stmt = stmt.where(Submission.organisation_id == principal.organisation_id)
+    if state is not None:
+        stmt = stmt.where(Submission.state == state)
+    rows = session.scalars(stmt.order_by(Submission.id.desc()).limit(limit))
+    return [row for row in rows if _may_see(principal, row)]
 
 
 def hub_identity(session: Session) -> dict[str, Any]:
@@ -191,7 +220,8 @@ def approve(session: Session, clock: Clock, principal: Principal, submission_id:
             source: str = "api") -> Submission:
     """The submitter's consent to publish the sanitised version."""
     submission = session.get(Submission, submission_id)
-    own = submission is not None and submission.organisation_id == principal.organisation_id
+    own = (submission is not None and submission.organisation_id == principal.organisation_id
+           and _may_see(principal, submission))
     if not own or Scope.SUBMIT not in principal.scopes or principal.role is Role.MEMBER_READER:
         raise _refuse(session, clock, principal, submission, "approve",
                       "only a submitter of the submitting organisation may approve", source)
@@ -207,7 +237,8 @@ def reject(session: Session, clock: Clock, principal: Principal, submission_id: 
            reason: str = "", *, source: str = "api") -> Submission:
     """The submitter withholds consent, or the hub's staff decline; final."""
     submission = session.get(Submission, submission_id)
-    own = submission is not None and submission.organisation_id == principal.organisation_id
+    own = (submission is not None and submission.organisation_id == principal.organisation_id
+           and _may_see(principal, submission))
     allowed = _is_hub_staff(principal) or (own and Scope.SUBMIT in principal.scopes)
     if not allowed:
         raise _refuse(session, clock, principal, submission, "reject",
@@ -289,9 +320,110 @@ def publish(session: Session, clock: Clock, principal: Principal, submission_id:
         session.add(PublishedSubmitter(shared_object_id=row.id, submission_id=submission.id,
                                        organisation_id=submission.organisation_id,
                                        user_id=submission.user_id))
+    taxii.ensure_default_collection(session, clock)
+    taxii.route_to_collections(session, rows, submission.recipients.get("communities", []), now)
     _step(session, clock, submission, principal, "publish", SubmissionState.PUBLISHED, source,
           {"published": len(rows), "already_published": skipped[:100]})
     return rows
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def publish_direct(session: Session, clock: Clock, principal: Principal,
+                   bundle: dict[str, Any], collection: TaxiiCollection, *,
+                   source: str = "api") -> list[SharedObject]:
+    """The hub's staff publish their own objects to a collection at once, as the hub.
+
+    All or nothing: every object must be valid STIX 2.1 with a TLP 2.0 marking the
+    collection carries, name no author but the hub (``created_by_ref``), and not be another
+    organisation's object; otherwise a SubmissionError lists each problem and nothing is
+    written. A version already held is kept as it is (a repeated POST changes nothing).
+    """
+    require_scope(principal, Scope.SUBMIT)
+    if not _is_hub_staff(principal):
+        raise _refuse(session, clock, principal, None, "publish",
+                      "only the hub's staff publish", source)
+    hub = orgs.hub(session)
+    assert hub is not None  # the principal is the hub's
+    identity_id = hub_identity(session)["id"]
+    try:
+        parsed = stix.validate_bundle(bundle)
+        objects = [o for o in parsed.bundle["objects"] if o.get("type") != "marking-definition"]
+        problems = _direct_problems(session, objects, parsed.marking, identity_id, hub.id,
+                                    collection)
+        if problems:
+            raise stix.SubmissionError(problems)
+    except stix.SubmissionError as error:
+        audit.record(session, clock, action="sharing.publish.rejected", actor=principal.actor,
+                     target=f"collection:{collection.id}", source=source,
+                     organisation_id=principal.organisation_id,
+                     details={"problems": [str(p)[:200] for p in error.problems[:20]],
+                              "count": len(error.problems)})
+        session.flush()
+        raise
+    now = clock.now()
+    held = _held_versions(session, [o["id"] for o in objects])
+    fresh = [o for o in objects if (o["id"], _version_of(o, now)) not in held]
+    rows = [SharedObject(stix_id=o["id"], stix_type=o["type"],
+                         spec_version=o.get("spec_version", "2.1"), version=_version_of(o, now),
+                         date_added=now, body=o, owner_org_id=hub.id,
+                         author_user_id=None if o["id"] == identity_id else principal.user_id,
+                         marking=_marking_of(o, parsed.marking).value) for o in fresh]
+    session.add_all(rows)
+    session.flush()
+    audience = ([collection.community_id] if collection.community_id is not None
+                else list(session.scalars(select(Community.id))))
+    if rows and audience:
+        session.execute(insert(SharedCommunity), [
+            {"shared_object_id": row.id, "community_id": c} for row in rows for c in audience])
+    held_ids = list(held.values())
+    in_collection = set(session.scalars(select(CollectionEntry.shared_object_id).where(
+        CollectionEntry.collection_id == collection.id,
+        CollectionEntry.shared_object_id.in_(held_ids)))) if held_ids else set()
+    entries = [{"collection_id": collection.id, "shared_object_id": row_id, "date_added": now}
+               for row_id in [r.id for r in rows] + held_ids if row_id not in in_collection]
+    if entries:
+        session.execute(insert(CollectionEntry), entries)
+    audit.record(session, clock, action="sharing.publish", actor=principal.actor,
+                 target=f"collection:{collection.id}", source=source,
+                 organisation_id=principal.organisation_id,
+                 details={"published": len(rows), "already_published": len(held)})
+    session.flush()
+    return rows
+
+
+def _held_versions(session: Session, stix_ids: list[str]) -> dict[tuple[str, datetime], int]:
+    held: dict[tuple[str, datetime], int] = {}
+    for chunk in _chunks(sorted(set(stix_ids))):
+        for stix_id, version, row_id in session.execute(
+                select(SharedObject.stix_id, SharedObject.version, SharedObject.id)
+                .where(SharedObject.stix_id.in_(chunk))):
+            held[(stix_id, version)] = row_id
+    return held
+
+
+def _direct_problems(session: Session, objects: list[dict[str, Any]], default: Tlp,
+                     identity_id: str, hub_id: int,
+                     collection: TaxiiCollection) -> list[stix.Problem]:
+    problems = []
+    for obj in objects:
+        author = obj.get("created_by_ref")
+        if author is not None and author != identity_id:
+            problems.append(stix.Problem(obj["id"], f"created_by_ref must be the hub's identity "
+                                                    f"({identity_id})"))
+        marking = _marking_of(obj, default)
+        if collection.markings and marking.value not in collection.markings:
+            problems.append(stix.Problem(obj["id"], f"this collection does not carry "
+                                                    f"{marking.label}"))
+    for chunk in _chunks([o["id"] for o in objects]):
+        taken = session.scalars(select(SharedObject.stix_id).distinct().where(
+            SharedObject.stix_id.in_(chunk), SharedObject.owner_org_id != hub_id))
+        problems += [stix.Problem(t, "this id belongs to another organisation's object")
+                     for t in taken]
+    return problems
 
 
 def submitter_of(session: Session, clock: Clock, principal: Principal, shared_object_id: int,
@@ -302,7 +434,7 @@ def submitter_of(session: Session, clock: Clock, principal: Principal, shared_ob
                      target=f"shared:{shared_object_id}", source=source,
                      organisation_id=principal.organisation_id)
         session.flush()
-        raise WorkflowError("only the hub's staff may see who submitted an object")
+        raise WorkflowError("only the hub's staff may see who submitted an object", status=403)
     found = session.get(PublishedSubmitter, shared_object_id)
     audit.record(session, clock, action="sharing.submitter.read", actor=principal.actor,
                  target=f"shared:{shared_object_id}", source=source,

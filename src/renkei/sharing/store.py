@@ -6,6 +6,11 @@ and three link tables (recipient organisations, recipient users, audience commun
 Every read of shared objects goes through ``visible_objects``, which is built from
 ``policy.visible_clause``; nothing else here compares markings.
 
+TAXII collections are named views of the shared objects: ``collection_entries`` says which
+object versions each holds and since when (the TAXII ``date_added``), ``taxii_statuses``
+keeps the outcome of each TAXII POST. ``sightings`` counts members' sightings of a shared
+object; who saw it is never shown to other members.
+
 Submissions are members' reports on their way to publication. Their state changes are
 rows of ``submission_events`` (append-only); ``submissions.state`` is the latest of them.
 ``published_submitters`` maps a published object back to its real submitter: the service
@@ -19,12 +24,16 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
+    Boolean,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    cast,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -152,6 +161,73 @@ class PublishedSubmitter(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
 
 
+class TaxiiCollection(Base):
+    """A TAXII collection: which markings it carries and, optionally, for which community."""
+
+    __tablename__ = "taxii_collections"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    alias: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    markings: Mapped[list[str]] = mapped_column(JSON)  # Tlp values; empty: every marking
+    community_id: Mapped[int | None] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), nullable=True)
+    members_write: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class CollectionEntry(Base):
+    """An object version in a collection, since ``date_added``."""
+
+    __tablename__ = "collection_entries"
+    __table_args__ = (
+        Index("ix_collection_entries_paging", "collection_id", "date_added", "shared_object_id"),
+    )
+
+    collection_id: Mapped[str] = mapped_column(
+        ForeignKey("taxii_collections.id", ondelete="CASCADE"), primary_key=True)
+    shared_object_id: Mapped[int] = mapped_column(
+        ForeignKey("shared_objects.id", ondelete="CASCADE"), primary_key=True, index=True)
+    date_added: Mapped[datetime]
+
+
+class TaxiiStatus(Base):
+    """The outcome of one TAXII POST; readable by the organisation that posted it."""
+
+    __tablename__ = "taxii_statuses"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    collection_id: Mapped[str] = mapped_column(
+        ForeignKey("taxii_collections.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    request_timestamp: Mapped[datetime]
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="SET NULL"), nullable=True)
+    total_count: Mapped[int]
+    successes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    failures: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    pendings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class Sighting(Base):
+    """A member's report that it saw a shared object; other members see only counts."""
+
+    __tablename__ = "sightings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stix_id: Mapped[str] = mapped_column(String(100), index=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    count: Mapped[int]
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    reported_at: Mapped[datetime]
+
+
 SHARED_COLUMNS = SharedColumns(
     key=SharedObject.__table__.c.id,
     owner_org=SharedObject.__table__.c.owner_org_id,
@@ -172,12 +248,25 @@ def visible_objects(
     *,
     stix_id: str | None = None,
     stix_type: str | None = None,
+    contains: str | None = None,
+    newest_first: bool = False,
+    limit: int | None = None,
 ) -> list[SharedObject]:
-    """The object versions ``viewer`` may read, oldest first (by date added, then row)."""
+    """The object versions ``viewer`` may read, oldest first (by date added, then row).
+
+    ``contains`` searches the object's JSON text for a literal string (``%`` and ``_`` are
+    not wildcards)."""
     stmt = select(SharedObject).where(visible_clause(viewer, SHARED_COLUMNS))
     if stix_id is not None:
         stmt = stmt.where(SharedObject.stix_id == stix_id)
     if stix_type is not None:
         stmt = stmt.where(SharedObject.stix_type == stix_type)
-    stmt = stmt.order_by(SharedObject.date_added, SharedObject.id)
+    if contains:
+        stmt = stmt.where(cast(SharedObject.body, Text).contains(contains, autoescape=True))
+    if newest_first:
+        stmt = stmt.order_by(SharedObject.date_added.desc(), SharedObject.id.desc())
+    else:
+        stmt = stmt.order_by(SharedObject.date_added, SharedObject.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return list(session.scalars(stmt))

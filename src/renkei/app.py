@@ -1,0 +1,45 @@
+"""Builds the FastAPI application from each domain's routers (``renkei serve`` runs it)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from renkei import __version__
+from renkei.core import http
+from renkei.core.config import Config, load_config
+from renkei.core.db import Database
+from renkei.core.time import Clock, SystemClock
+from renkei.sharing import api as sharing_api
+from renkei.sharing import taxii, taxii_api
+
+
+def create_app(config: Config | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """The app on the configured database (migrated on start), with the hub's default
+    TAXII collection in place."""
+    config = config or load_config()
+    clock = clock or SystemClock()
+    database = Database.from_config(config)
+    with database.session() as session:
+        taxii.ensure_default_collection(session, clock)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        database.dispose()
+
+    app = FastAPI(title="renkei", version=__version__, lifespan=lifespan,
+                  description="The hub's REST API and TAXII 2.1 server.")
+    app.state.renkei = http.AppState(db=database, clock=clock)
+    app.add_exception_handler(http.HttpError, http.on_http_error)
+    app.add_exception_handler(StarletteHTTPException, http.on_starlette_error)
+    app.add_exception_handler(RequestValidationError, http.on_validation_error)
+    app.add_exception_handler(Exception, http.on_unexpected_error)
+    app.include_router(taxii_api.router)
+    app.include_router(sharing_api.router)
+    app.add_middleware(http.Guard)
+    return app
