@@ -209,7 +209,7 @@ def error_response(request: Request, status: int, template: str, fields: dict[st
     translate = translator(language(request))
     text = translate(template)
     body: dict[str, Any] = {
-        "title": translate(TITLES.get(status, "Error")),
+        "title": translate(TITLES.get(status, gettext_noop("Error"))),
         "description": text.format(**fields) if fields else text,
         "http_status": str(status),
     }
@@ -229,8 +229,9 @@ async def on_http_error(request: Request, error: Exception) -> Response:
 
 async def on_starlette_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
-    template = {404: "no such resource", 405: "this method is not allowed here"}.get(
-        error.status_code, "the request cannot be served")
+    template = {404: gettext_noop("no such resource"),
+                405: gettext_noop("this method is not allowed here")}.get(
+        error.status_code, gettext_noop("the request cannot be served"))
     return error_response(request, error.status_code, template, {},
                           headers=dict(error.headers or {}))
 

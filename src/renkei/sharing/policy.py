@@ -2,7 +2,9 @@
 
 Every read path (REST API, TAXII, search, exports, reports, the console) asks this module,
 either object by object (``may_read``), over a list (``visible``) or inside a query
-(``visible_clause``); the three agree, and tests hold them to the same table.
+(``visible_clause``); the three agree, and tests hold them to the same table. Inside a
+query the policy also hides an object that refers to a held object the viewer may not
+read (``References``), so a relationship, sighting or report never betrays a hidden one.
 
 The rules (docs/decisions/0004-tlp-policy.md explains them):
 
@@ -147,8 +149,38 @@ def _literal(value: bool) -> ColumnElement[bool]:
     return true() if value else false()
 
 
-def visible_clause(viewer: Viewer, columns: SharedColumns) -> ColumnElement[bool]:
-    """A WHERE condition that keeps exactly the rows ``may_read`` allows ``viewer``."""
+@dataclass(frozen=True)
+class References:
+    """What each shared object refers to, for hiding an object that would reveal another.
+
+    ``link`` maps an object's row to the STIX ids it refers to (a relationship's ends, a
+    report's ``object_refs`` …); ``target_stix_id`` and ``target`` are the same table of
+    shared objects under a second name, where the referred-to objects are looked up.
+    """
+
+    link: Link
+    target_stix_id: ColumnElement[str]
+    target: SharedColumns
+
+
+def visible_clause(viewer: Viewer, columns: SharedColumns,
+                   references: References | None = None) -> ColumnElement[bool]:
+    """A WHERE condition that keeps exactly the rows ``may_read`` allows ``viewer``; with
+    ``references``, also hides a row that refers to an object the hub holds but the viewer
+    may not read (a relationship to it would reveal that it exists). An id the hub does not
+    hold (an external or not-yet-shared object) hides nothing."""
+    base = _marking_clause(viewer, columns)
+    if references is None:
+        return base
+    ref, target = references.link, references.target
+    held = exists(select(target.key).where(references.target_stix_id == ref.member))
+    readable = exists(select(target.key).where(references.target_stix_id == ref.member,
+                                               _marking_clause(viewer, target)))
+    hides = exists(select(ref.shared).where(ref.shared == columns.key, held, ~readable))
+    return and_(base, ~hides)
+
+
+def _marking_clause(viewer: Viewer, columns: SharedColumns) -> ColumnElement[bool]:
     marking = columns.marking
     hub = _literal(viewer.is_hub_staff)
     owner = columns.owner_org == viewer.org_id
@@ -175,6 +207,7 @@ def visible_clause(viewer: Viewer, columns: SharedColumns) -> ColumnElement[bool
     )
 
 
-def filter_visible(stmt: Select[Any], viewer: Viewer, columns: SharedColumns) -> Select[Any]:
+def filter_visible(stmt: Select[Any], viewer: Viewer, columns: SharedColumns,
+                   references: References | None = None) -> Select[Any]:
     """``stmt`` narrowed to the rows ``viewer`` may read."""
-    return stmt.where(visible_clause(viewer, columns))
+    return stmt.where(visible_clause(viewer, columns, references))

@@ -39,6 +39,7 @@ from renkei.sharing.store import (
     SubmissionEvent,
     SubmissionState,
     TaxiiCollection,
+    record_references,
 )
 
 HUB_IDENTITY_NAMESPACE = uuid.UUID("6a1f3c52-2d0e-4c3b-9f55-52656e6b6569")
@@ -320,6 +321,7 @@ def publish(session: Session, clock: Clock, principal: Principal, submission_id:
         session.add(PublishedSubmitter(shared_object_id=row.id, submission_id=submission.id,
                                        organisation_id=submission.organisation_id,
                                        user_id=submission.user_id))
+    record_references(session, rows)
     taxii.ensure_default_collection(session, clock)
     taxii.route_to_collections(session, rows, submission.recipients.get("communities", []), now)
     _step(session, clock, submission, principal, "publish", SubmissionState.PUBLISHED, source,
@@ -350,11 +352,16 @@ def publish_direct(session: Session, clock: Clock, principal: Principal,
     assert hub is not None  # the principal is the hub's
     identity_id = hub_identity(session)["id"]
     try:
-        parsed = stix.validate_bundle(bundle)
-        objects = [o for o in parsed.bundle["objects"] if o.get("type") != "marking-definition"]
-        problems = _direct_problems(session, objects, parsed.marking, identity_id, hub.id,
-                                    collection)
-        if problems:
+        try:
+            parsed = stix.validate_bundle(bundle)
+            problems: list[stix.Problem] = []
+        except stix.SubmissionError as invalid:
+            parsed, problems = None, list(invalid.problems)
+        objects = [o for o in bundle["objects"] if isinstance(o, dict)
+                   and isinstance(o.get("id"), str) and o.get("type") != "marking-definition"]
+        problems += _direct_problems(session, objects, parsed.marking if parsed else Tlp.RED,
+                                     identity_id, hub.id, collection)
+        if problems or parsed is None:
             raise stix.SubmissionError(problems)
     except stix.SubmissionError as error:
         audit.record(session, clock, action="sharing.publish.rejected", actor=principal.actor,
@@ -374,6 +381,7 @@ def publish_direct(session: Session, clock: Clock, principal: Principal,
                          marking=_marking_of(o, parsed.marking).value) for o in fresh]
     session.add_all(rows)
     session.flush()
+    record_references(session, rows)
     audience = ([collection.community_id] if collection.community_id is not None
                 else list(session.scalars(select(Community.id))))
     if rows and audience:

@@ -34,12 +34,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     cast,
+    insert,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql import ColumnElement
 
 from renkei.core.models import Base
-from renkei.sharing.policy import Link, SharedColumns, Viewer, visible_clause
+from renkei.sharing.policy import Link, References, SharedColumns, Viewer, visible_clause
 
 
 class SubmissionState(StrEnum):
@@ -161,6 +163,17 @@ class PublishedSubmitter(Base):
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
 
 
+class SharedReference(Base):
+    """A STIX id a shared object version refers to (``*_ref``/``*_refs`` properties but its
+    author and markings): the policy hides the object when the referred one is hidden."""
+
+    __tablename__ = "shared_references"
+
+    shared_object_id: Mapped[int] = mapped_column(
+        ForeignKey("shared_objects.id", ondelete="CASCADE"), primary_key=True)
+    ref_stix_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
 class TaxiiCollection(Base):
     """A TAXII collection: which markings it carries and, optionally, for which community."""
 
@@ -242,6 +255,53 @@ SHARED_COLUMNS = SharedColumns(
 )
 
 
+_REFERENCED = SharedObject.__table__.alias("referenced")
+
+
+def references_of(columns: SharedColumns) -> References:
+    """The reference check for shared objects seen through ``columns``."""
+    table = SharedReference.__table__
+    return References(
+        link=Link(table.c.shared_object_id, table.c.ref_stix_id),
+        target_stix_id=_REFERENCED.c.stix_id,
+        target=SharedColumns(key=_REFERENCED.c.id, owner_org=_REFERENCED.c.owner_org_id,
+                             marking=_REFERENCED.c.marking,
+                             author_user=_REFERENCED.c.author_user_id,
+                             recipient_orgs=columns.recipient_orgs,
+                             recipient_users=columns.recipient_users,
+                             communities=columns.communities))
+
+
+def readable_clause(viewer: Viewer, columns: SharedColumns = SHARED_COLUMNS,
+                    ) -> ColumnElement[bool]:
+    """The TLP policy over shared objects, references included: what every read uses."""
+    return visible_clause(viewer, columns, references_of(columns))
+
+
+def record_references(session: Session, rows: list[SharedObject]) -> None:
+    """Keep what each new object version refers to, for the policy's reference check."""
+    values = [{"shared_object_id": row.id, "ref_stix_id": ref}
+              for row in rows for ref in references(row.body)]
+    if values:
+        session.execute(insert(SharedReference), values)
+
+
+_NOT_REFERENCES = {"created_by_ref", "object_marking_refs"}
+
+
+def references(body: dict[str, Any]) -> set[str]:
+    """The STIX ids an object's top-level ``*_ref``/``*_refs`` properties name."""
+    found: set[str] = set()
+    for key, value in body.items():
+        if key in _NOT_REFERENCES:
+            continue
+        if key.endswith("_ref") and isinstance(value, str):
+            found.add(value[:100])
+        elif key.endswith("_refs") and isinstance(value, list):
+            found.update(v[:100] for v in value if isinstance(v, str))
+    return found
+
+
 def visible_objects(
     session: Session,
     viewer: Viewer,
@@ -256,7 +316,7 @@ def visible_objects(
 
     ``contains`` searches the object's JSON text for a literal string (``%`` and ``_`` are
     not wildcards)."""
-    stmt = select(SharedObject).where(visible_clause(viewer, SHARED_COLUMNS))
+    stmt = select(SharedObject).where(readable_clause(viewer))
     if stix_id is not None:
         stmt = stmt.where(SharedObject.stix_id == stix_id)
     if stix_type is not None:

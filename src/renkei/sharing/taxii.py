@@ -1,7 +1,7 @@
 """TAXII 2.1 over the shared objects: collections, filters, paging, envelopes, statuses.
 
 Independent of HTTP (``sharing.api`` maps requests and responses). Every query over
-object versions is narrowed by ``policy.visible_clause``, for the rows it returns and for
+object versions is narrowed by the TLP policy (``store.readable_clause``), for the rows it returns and for
 the rows it only looks at (``match[version]=last`` compares with newer versions the
 viewer may read, never with hidden ones), so counts, manifests, versions and cursors say
 nothing of what the viewer may not see; an object the viewer may not read is "not found",
@@ -35,7 +35,7 @@ from renkei.core.models import Community, Scope
 from renkei.core.time import Clock
 from renkei.core.tlp import Tlp
 from renkei.sharing import stix
-from renkei.sharing.policy import SharedColumns, Viewer, visible_clause
+from renkei.sharing.policy import SharedColumns, Viewer
 from renkei.sharing.store import (
     SHARED_COLUMNS,
     CollectionEntry,
@@ -44,6 +44,7 @@ from renkei.sharing.store import (
     SubmissionState,
     TaxiiCollection,
     TaxiiStatus,
+    readable_clause,
 )
 
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
@@ -292,6 +293,10 @@ def _columns_of(table: Any) -> SharedColumns:
                          recipient_users=base.recipient_users, communities=base.communities)
 
 
+def _readable(viewer: Viewer, table: Any = None) -> ColumnElement[bool]:
+    return readable_clause(viewer, SHARED_COLUMNS if table is None else _columns_of(table))
+
+
 def _other_version(viewer: Viewer, collection_id: str, newer: bool) -> ColumnElement[bool]:
     """Another version of the same object, newer (or older), in the collection and visible."""
     other = OBJECTS.alias("other_version")
@@ -300,7 +305,7 @@ def _other_version(viewer: Viewer, collection_id: str, newer: bool) -> ColumnEle
     return exists(
         select(other.c.id).join(entry, entry.c.shared_object_id == other.c.id)
         .where(entry.c.collection_id == collection_id, other.c.stix_id == OBJECTS.c.stix_id,
-               later, visible_clause(viewer, _columns_of(other)))
+               later, _readable(viewer, other))
     )
 
 
@@ -324,7 +329,7 @@ def _select(viewer: Viewer, collection_id: str, filters: Filters,
     stmt = (select(ENTRIES.c.date_added, OBJECTS.c.id, *columns)
             .select_from(ENTRIES.join(OBJECTS, OBJECTS.c.id == ENTRIES.c.shared_object_id))
             .where(ENTRIES.c.collection_id == collection_id,
-                   visible_clause(viewer, SHARED_COLUMNS)))
+                   _readable(viewer)))
     if filters.ids:
         stmt = stmt.where(OBJECTS.c.stix_id.in_(filters.ids))
     if filters.types:
@@ -415,7 +420,7 @@ def require_visible(session: Session, viewer: Viewer, collection_id: str, stix_i
         select(func.count()).select_from(ENTRIES.join(OBJECTS,
                                                       OBJECTS.c.id == ENTRIES.c.shared_object_id))
         .where(ENTRIES.c.collection_id == collection_id, OBJECTS.c.stix_id == stix_id,
-               visible_clause(viewer, SHARED_COLUMNS)))
+               _readable(viewer)))
     if not found:
         raise TaxiiError(404, "no object {id}", id=stix_id)
 

@@ -1,7 +1,7 @@
 """taxii collections, statuses and sightings
 
 TAXII collections as named views of the shared objects (which object versions each holds
-and since when), the outcome of each TAXII POST, and members' sightings of shared objects.
+and since when), what each shared object refers to (for the policy), the outcome of each TAXII POST, and members' sightings of shared objects.
 
 Revision ID: 0004
 Revises: 0003
@@ -68,6 +68,12 @@ def upgrade() -> None:
     with op.batch_alter_table('taxii_statuses', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_taxii_statuses_organisation_id'), ['organisation_id'], unique=False)
 
+    op.create_table('shared_references',
+    sa.Column('shared_object_id', sa.Integer(), nullable=False),
+    sa.Column('ref_stix_id', sa.String(length=100), nullable=False),
+    sa.ForeignKeyConstraint(['shared_object_id'], ['shared_objects.id'], name=op.f('fk_shared_references_shared_object_id_shared_objects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('shared_object_id', 'ref_stix_id', name=op.f('pk_shared_references'))
+    )
     op.create_table('collection_entries',
     sa.Column('collection_id', sa.String(length=36), nullable=False),
     sa.Column('shared_object_id', sa.Integer(), nullable=False),
@@ -90,6 +96,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_collection_entries_paging')
 
     op.drop_table('collection_entries')
+    op.drop_table('shared_references')
     with op.batch_alter_table('taxii_statuses', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_taxii_statuses_organisation_id'))
 
