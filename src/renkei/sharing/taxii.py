@@ -208,6 +208,8 @@ def add_collection(session: Session, clock: Clock, alias: str, *, title: str,
                    actor: str | None = None) -> TaxiiCollection:
     """A new collection; objects published later are routed to it by marking and community."""
     clean = alias.strip().lower()
+    if clean != DEFAULT_COLLECTION_ALIAS:
+        ensure_default_collection(session, clock)  # the general collection comes first
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,99}", clean):
         raise TaxiiError(400, "a collection alias is 1 to 100 of a-z, 0-9, - and _")
     if session.scalar(select(TaxiiCollection.id).where(TaxiiCollection.alias == clean)):
