@@ -131,3 +131,35 @@ def test_collections_are_added_and_listed(hub: dict[str, str]) -> None:
                           "--community", "nobody")
     assert code == 2
     assert "nobody" in err
+
+
+def test_misp_events_go_out_and_come_in(hub: dict[str, str], tmp_path: Path) -> None:
+    from pymisp import MISPEvent
+
+    event = MISPEvent()
+    event.info = "Campaign against banks"
+    event.add_tag("tlp:green")
+    event.add_attribute("ip-dst", "198.51.100.23", to_ids=True)
+    event.add_attribute("domain", "bad.example", to_ids=True)
+    event.add_attribute("text", "free text MISP cannot say in STIX")
+    source = tmp_path / "event.json"
+    source.write_text(event.to_json(), encoding="utf-8")
+    code, out, err = renkei("sharing", "misp", "import", str(source), "--token", hub["alice"])
+    assert code == 0, err
+    number, state, marking = out.strip().split("\t")
+    assert (state, marking) == ("submitted", "TLP:GREEN")
+    assert "text" in err  # what could not come along is said
+    assert renkei("sharing", "sanitise", number, "--token", hub["analyst"])[0] == 0
+    assert renkei("sharing", "approve", number, "--token", hub["alice"])[0] == 0
+    assert renkei("sharing", "publish", number, "--token", hub["analyst"])[0] == 0
+    exported = tmp_path / "out.json"
+    code, _, err = renkei("sharing", "misp", "export", "--token", hub["other"],
+                          "--out", str(exported))
+    assert code == 0, err
+    (only,) = json.loads(exported.read_text(encoding="utf-8"))
+    values = {a["value"] for a in only["Event"].get("Attribute", [])}
+    values |= {a["value"] for o in only["Event"].get("Object", []) for a in o["Attribute"]}
+    assert {"198.51.100.23", "bad.example"} <= values
+    assert only["Event"]["Orgc"]["name"] == "NISC"
+    assert any(t["name"] == "tlp:green" for t in only["Event"]["Tag"])
+    assert "sharing.misp.export" in audit_actions()

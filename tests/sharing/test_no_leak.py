@@ -169,3 +169,16 @@ def test_submissions_are_seen_by_their_organisation_and_the_hub_only(
     for who in ("peer submitter", "telco reader"):
         response = sessions[who].get(f"{url}/{first}", timeout=30)
         assert response.status_code == 404
+
+
+@pytest.mark.parametrize("who", list(PEOPLE))
+def test_misp_exports_carry_only_what_the_policy_allows(
+        hub_server: HubServer, sessions: dict[str, requests.Session], who: str) -> None:
+    session, mine = sessions[who], expected(hub_server, who)
+    response = session.get(f"{hub_server.url}/api/v1/sharing/misp/events", timeout=60)
+    assert response.status_code == 200, response.text
+    text = response.text
+    for name, value in hub_server.world.values.items():
+        allowed = hub_server.world.indicators[name] in mine
+        assert (value in text) == allowed, (who, name)
+    assert "Acme" not in text  # the hub is the source, never the submitter

@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 
 from renkei.core.http import HttpError, work
 from renkei.core.models import Scope
-from renkei.sharing import service, sightings
+from renkei.core.tlp import Tlp
+from renkei.sharing import exchange, service, sightings
 from renkei.sharing.policy import Viewer
 from renkei.sharing.store import (
     SharedObject,
@@ -235,3 +236,35 @@ def publish(submission_id: int, request: Request) -> list[SharedObjectOut]:
     with work(request, Scope.SUBMIT) as w:
         rows = service.publish(w.session, w.clock, w.principal, submission_id, source=w.source)
         return [_object_out(r) for r in rows]
+
+
+class MispImportOut(BaseModel):
+    submission: SubmissionOut
+    dropped: list[str]
+
+
+_MISP_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object",
+                                    "description": "A MISP event in MISP core JSON format"}}}}}
+
+
+@router.get("/sharing/misp/events", tags=["MISP"])
+def export_misp_events(request: Request, since: datetime | None = None,
+                       limit: Annotated[int, Query(ge=1, le=20_000)] = 5_000,
+                       ) -> list[dict[str, Any]]:
+    """What the caller may read, as MISP events (MISP core JSON, TLP tags), one per report."""
+    with work(request) as w:
+        return exchange.export_misp_events(w.session, w.clock, w.principal, since=since,
+                                           limit=limit, source=w.source)
+
+
+@router.post("/sharing/misp/events", response_model=MispImportOut, status_code=201,
+             tags=["MISP"], openapi_extra=_MISP_BODY)
+def import_misp_event(request: Request, body: Annotated[bytes, Depends(json_body)],
+                      default_tlp: Annotated[Tlp, Query()] = Tlp.AMBER) -> MispImportOut:
+    """A MISP event submitted as a report: sanitised and consented to like any other."""
+    with work(request, Scope.SUBMIT) as w:
+        taken = exchange.import_misp_event(w.session, w.clock, w.principal, body,
+                                           default_tlp=default_tlp, source=w.source)
+        return MispImportOut(submission=_submission_out(taken.submission),
+                             dropped=taken.dropped)

@@ -39,7 +39,10 @@ from renkei.sharing.store import SubmissionState, TaxiiCollection, visible_objec
 app = typer.Typer(help="Sharing: reports, sanitisation and consent, collections, sightings.",
                   no_args_is_help=True)
 collections_app = typer.Typer(help="TAXII collections.", no_args_is_help=True)
+misp_app = typer.Typer(help="Exchange with MISP communities (MISP core JSON).",
+                       no_args_is_help=True)
 app.add_typer(collections_app, name="collections")
+app.add_typer(misp_app, name="misp")
 
 Token = Annotated[str, typer.Option(envvar="RENKEI_TOKEN", show_default=False,
                                     help="API token to act with (or RENKEI_TOKEN).")]
@@ -262,3 +265,45 @@ def collections_add(
                                    description=description, markings=levels,
                                    community=community, members_write=members_write)
         typer.echo(row.id)
+
+
+@misp_app.command("export")
+def misp_export(
+    token: Token,
+    out: Annotated[Path | None, typer.Option(help="Write the events here (JSON list); default: stdout.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=20_000, help="At most this many objects, newest first.")] = 5_000,
+) -> None:
+    """Export what you may read as MISP events, one per report, with TLP tags."""
+    with _session() as (session, _):
+        from renkei.sharing import exchange
+
+        events = exchange.export_misp_events(session, SystemClock(), _principal(session, token),
+                                             limit=limit, source="cli")
+        text = json.dumps(events, ensure_ascii=False, indent=1)
+        if out is None:
+            typer.echo(text)
+        else:
+            out.write_text(text + "\n", encoding="utf-8")
+            typer.echo(f"{len(events)}\t{out}", err=True)
+
+
+@misp_app.command("import")
+def misp_import(
+    path: Annotated[Path, typer.Argument(help="A MISP event (MISP core JSON); - for stdin.")],
+    token: Token,
+    default_tlp: Annotated[str, typer.Option(help="TLP for what carries no TLP tag.")] = "amber",
+) -> None:
+    """Submit a MISP event as a report; prints its number and what could not be carried."""
+    with _session() as (session, _):
+        from renkei.sharing import exchange
+
+        try:
+            level = parse_tlp(default_tlp)
+        except ValueError as error:
+            _fail(str(error), _)
+        taken = exchange.import_misp_event(session, SystemClock(), _principal(session, token),
+                                           _read(path, _), default_tlp=level, source="cli")
+        row = taken.submission
+        typer.echo(f"{row.id}\t{row.state.value}\t{Tlp(row.marking).label}")
+        for line in taken.dropped:
+            typer.echo(_("dropped: {what}").format(what=line), err=True)
