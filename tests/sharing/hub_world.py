@@ -29,7 +29,7 @@ from renkei.sharing.store import (
     SharedRecipientUser,
 )
 
-PASSWORD = "correct horse battery staple"  # noqa: S105  (a test fixture's password)
+PASSWORD = "correct horse battery staple"
 ORGS = {"hub": ("Hub", None), "acme": ("Acme Bank", "finance"),
         "peer": ("Peer Bank", "finance"), "telco": ("Telco", "telecom"), "loner": ("Loner", None)}
 # who: (organisation key, role or None for an organisation token, scopes)

@@ -77,7 +77,8 @@ def test_discovery_api_root_and_collections(hub_server: HubServer) -> None:
     assert root.max_content_length >= 4 * 1024 * 1024
     (only,) = root.collections
     assert only.id == hub_server.world.collection
-    assert only.can_read and not only.can_write  # a reader may not write
+    assert only.can_read
+    assert not only.can_write
 
 
 def test_hub_posts_and_pages_through_with_taxii2_client(hub_server: HubServer) -> None:
@@ -85,7 +86,8 @@ def test_hub_posts_and_pages_through_with_taxii2_client(hub_server: HubServer) -
     objects = [indicator(f"198.51.100.{n}") for n in range(1, 251)]
     status = hub.add_objects({"objects": objects})
     assert status.status == "complete"
-    assert status.success_count == 250 and status.failure_count == 0
+    assert status.success_count == 250
+    assert status.failure_count == 0
     again = hub.add_objects({"objects": objects[:10]})  # a repeated POST changes nothing
     assert again.success_count == 10
     ids: list[str] = []
@@ -98,7 +100,8 @@ def test_hub_posts_and_pages_through_with_taxii2_client(hub_server: HubServer) -
                     for m in page.get("objects", [])]
     assert manifest_ids == ids  # the manifest lists what the objects pages list, in order
     status.refresh()  # GET /status/{id}/
-    assert status.status == "complete" and status.success_count == 250
+    assert status.status == "complete"
+    assert status.success_count == 250
 
 
 def test_a_cursor_survives_a_server_restart(hub_server: HubServer, tmp_path: Any) -> None:
@@ -107,7 +110,8 @@ def test_a_cursor_survives_a_server_restart(hub_server: HubServer, tmp_path: Any
     headers = bearer(hub_server, "hub admin")
     first = requests.get(hub_server.collection + "objects/", headers=headers,
                          params={"limit": 3}, timeout=10)
-    assert first.status_code == 200 and first.json()["more"] is True
+    assert first.status_code == 200
+    assert first.json()["more"] is True
     cursor = first.json()["next"]
     port = free_port()
     other = start_server(tmp_path, hub_server.database_url, port)  # another process
@@ -166,7 +170,8 @@ def test_a_members_post_waits_for_sanitisation_and_consent(hub_server: HubServer
     member = collection(hub_server, "peer submitter")
     mine = indicator("192.0.2.77", Tlp.AMBER)
     status = member.add_objects({"objects": [mine]}, wait_for_completion=False)
-    assert status.status == "pending" and status.pending_count == 1
+    assert status.status == "pending"
+    assert status.pending_count == 1
     with pytest.raises(requests.HTTPError):  # not published yet
         member.get_object(mine["id"])
     response = requests.get(f"{hub_server.url}/taxii2/hub/status/{status.id}/",
@@ -255,7 +260,8 @@ def test_injection_in_text_fields_is_kept_as_data(hub_server: HubServer) -> None
     assert post(hub_server, "hub admin", requests.models.complexjson.dumps(
         {"objects": [obj]})).status_code == 202
     back = collection(hub_server, "hub admin").get_object(obj["id"])["objects"][0]
-    assert back["description"] == hostile and back["name"] == hostile
+    assert back["description"] == hostile
+    assert back["name"] == hostile
     response = requests.get(hub_server.collection + "objects/", timeout=10,
                             headers=bearer(hub_server, "hub admin"),
                             params={"match[id]": "indicator--x' OR '1'='1"})
@@ -263,7 +269,8 @@ def test_injection_in_text_fields_is_kept_as_data(hub_server: HubServer) -> None
     search = requests.get(f"{hub_server.url}/api/v1/sharing/objects", timeout=10,
                           headers=bearer(hub_server, "hub admin", Accept="application/json"),
                           params={"contains": "%' OR 1=1 --"})
-    assert search.status_code == 200 and search.json() == []
+    assert search.status_code == 200
+    assert search.json() == []
 
 
 # --- authentication ---------------------------------------------------------------------
