@@ -15,17 +15,16 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-import stix2  # type: ignore[import-untyped]
-import stix2validator  # type: ignore[import-untyped]
-from stix2.exceptions import STIXError  # type: ignore[import-untyped]
 
 from renkei.core import tlp
 from renkei.core.errors import UserError
 from renkei.core.tlp import Tlp
+from renkei.sharing import validation
 
 MAX_BYTES = 4 * 1024 * 1024
 MAX_OBJECTS = 5_000
@@ -134,6 +133,10 @@ def _where(obj: Any, index: int) -> str:
 
 
 def validate_bundle(bundle: dict[str, Any]) -> Parsed:
+    """The bundle with its most restrictive marking; SubmissionError listing what is wrong.
+
+    The verdicts are those of ``stix2-validator`` and ``stix2.parse``; ``validation`` reaches
+    them on fast paths (see there) and stops once ``MAX_PROBLEMS`` are found."""
     objects = bundle.get("objects")
     if not isinstance(objects, list) or not objects:
         raise SubmissionError([Problem("$.objects", "a bundle needs a non-empty list of objects")])
@@ -145,15 +148,17 @@ def validate_bundle(bundle: dict[str, Any]) -> Parsed:
             problems.append(Problem(f"$.objects[{index}]", "not a JSON object"))
     if problems:
         raise SubmissionError(problems)
-    problems.extend(_schema_problems(bundle))
+    problems.extend(Problem(where, message[:300]) for where, message
+                    in islice(validation.validator_problems(bundle), MAX_PROBLEMS))
     seen: set[tuple[str, str]] = set()
     levels: list[Tlp] = []
     for index, obj in enumerate(objects):
+        if len(problems) >= MAX_PROBLEMS:
+            break
         where = _where(obj, index)
-        try:
-            stix2.parse(obj, allow_custom=False, version="2.1")
-        except (STIXError, ValueError, TypeError, KeyError, AttributeError) as error:
-            problems.append(Problem(where, str(error)[:300]))
+        refused = validation.stix2_problem(obj)
+        if refused is not None:
+            problems.append(Problem(where, refused[:300]))
         key = (str(obj.get("id")), str(obj.get("modified", "")))
         if key in seen:
             problems.append(Problem(where, "the same object version appears twice"))
@@ -166,22 +171,6 @@ def validate_bundle(bundle: dict[str, Any]) -> Parsed:
     if problems:
         raise SubmissionError(problems)
     return Parsed(bundle=bundle, marking=tlp.most_restrictive(levels or [Tlp.CLEAR]))
-
-
-def _schema_problems(bundle: dict[str, Any]) -> list[Problem]:
-    try:
-        results = stix2validator.validate_parsed_json(bundle)
-    except (ValueError, TypeError, KeyError, AttributeError) as failure:
-        return [Problem("$", f"cannot be validated: {str(failure)[:200]}")]
-    problems = []
-    for result in results if isinstance(results, list) else [results]:
-        for error in result.errors:
-            text = str(error)
-            where, _, message = text.partition(": ")
-            if not re.fullmatch(r"[a-z0-9-]+--[0-9a-f-]{36}", where):
-                where, message = result.object_id or "$", text
-            problems.append(Problem(where, message[:300]))
-    return problems
 
 
 def _marking_of(obj: dict[str, Any]) -> tuple[Tlp | None, str]:
