@@ -29,6 +29,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RENKEI_DATABASE_URL", "database_url", "SQLAlchemy URL; default: SQLite in RENKEI_HOME."),
     Setting("RENKEI_LANG", "lang", "Language of reports and messages: en or ja; default: the locale."),
     Setting("RENKEI_MAX_LINE_BYTES", "max_line_bytes", "Longest log line analysed; longer ones are reported and skipped."),
+    Setting("RENKEI_TOKEN", "", "API token that `renkei sharing` commands act with (environment only; never in a file)."),
 )
 
 
