@@ -127,8 +127,8 @@ def parse(payload: bytes | str | dict[str, Any], *, now: datetime) -> Parsed:
 
 
 def _where(obj: Any, index: int) -> str:
-    if isinstance(obj, dict) and isinstance(obj.get("id"), str):
-        return str(obj["id"])[:120]
+    if isinstance(obj, dict):
+        return validation.named(obj, f"$.objects[{index}]")
     return f"$.objects[{index}]"
 
 

@@ -17,6 +17,12 @@ message of a rejection is still theirs:
   path instead of a second ANTLR parse.
 - "should" checks only warn, but the slow path ran them and an exception in one rejected
   the bundle, so they still run, and such an exception still rejects.
+
+Where the slow path crashed (a bundle without an id, an object without a type, an empty
+pattern, a library check failing on odd input) the bundle is refused with a problem located
+at the object. This reaches into stix2-validator 3.2.0 (pinned) below its public API:
+``_schema_validate``, ``_iter_errors_custom``, ``_get_musts``/``_get_shoulds`` and the
+module globals of two "must" checks; the tests compare every verdict with the slow path.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import functools
 import numbers
 import os
 import re
+import threading
 import types
 from collections.abc import Callable, Iterator, Sized
 from datetime import datetime
@@ -333,10 +340,18 @@ _KEYWORDS: dict[str, Keyword] = {
 _COMPILER = _Compiler()
 
 
+_COMPILING = threading.Lock()
+
+
 @functools.cache
 def _checker(name: str, is_bundle: bool) -> Check | None:
     """The schema check the validator runs for an object of type ``name`` (a name it has a
     schema for); None when the schema uses a keyword not compiled here."""
+    with _COMPILING:  # the compiler's table of schemas in progress is not for two threads
+        return _compile_checker(name, is_bundle)
+
+
+def _compile_checker(name: str, is_bundle: bool) -> Check | None:
     path = _PATHS[name]
     schema = sv.load_schema(path)
     if is_bundle:  # as the validator's _get_error_generator does for a bundle
@@ -351,7 +366,7 @@ def _checker(name: str, is_bundle: bool) -> Check | None:
         return None
 
 
-def _schema_clean(obj: dict[str, Any], version: str, default: str) -> bool:
+def _schema_clean(obj: dict[str, Any], default: str) -> bool:
     """True when the validator's schema check of ``obj`` (as in ``_get_error_generator``)
     finds nothing; False when it may find something."""
     kind = obj.get("type")
@@ -374,7 +389,7 @@ def schema_clean(obj: dict[str, Any], bundle_version: str | None) -> bool:
     if ("id" in obj and "created" not in obj and "modified" not in obj
             and obj["type"] != "marking-definition"):
         default = "cyber-observable-core"
-    if not _schema_clean(obj, version, default):
+    if not _schema_clean(obj, default):
         return False
     if obj["type"] == "observed-data" and "objects" in obj:
         observables = obj["objects"]
@@ -383,7 +398,7 @@ def schema_clean(obj: dict[str, Any], bundle_version: str | None) -> bool:
         for value in observables.values():
             if not isinstance(value, dict) or not isinstance(value.get("type"), str):
                 return False
-            if not _schema_clean(value, version, "cyber-observable-core"):
+            if not _schema_clean(value, "cyber-observable-core"):
                 return False
     return True
 
@@ -522,6 +537,9 @@ def _antlr_verdict(pattern: str, version: str) -> tuple[str, ...]:
     return tuple(run_validator(pattern, version))
 
 
+_CACHED_PATTERN_MOST = 4096  # characters: 4096 patterns of this size stay within ~32 MB
+
+
 def pattern_errors(pattern: Any, version: Any = "2.1") -> list[str]:
     """As ``stix2patterns.validator.run_validator``: the pattern's errors, none if valid."""
     if not isinstance(pattern, str) or not isinstance(version, str):
@@ -530,6 +548,8 @@ def pattern_errors(pattern: Any, version: Any = "2.1") -> list[str]:
         data = simple_pattern(pattern)
         if data is not None and not object_validator.verify_object(data):
             return []
+    if len(pattern) > _CACHED_PATTERN_MOST:
+        return list(run_validator(pattern, version))
     return list(_antlr_verdict(pattern, version))
 
 
@@ -614,6 +634,12 @@ def located(text: str, fallback: str) -> tuple[str, str]:
     return where, message
 
 
+def named(obj: dict[str, Any], fallback: str) -> str:
+    """The object's id, if it has one to name it by."""
+    ident = obj.get("id")
+    return ident[:120] if isinstance(ident, str) and ident.strip() else fallback
+
+
 def failure(error: Exception) -> str:
     return f"cannot be validated: {type(error).__name__}: {str(error)[:200]}"
 
@@ -648,7 +674,7 @@ def validator_problems(bundle: dict[str, Any]) -> Iterator[tuple[str, str]]:
     if not sv._is_stix_obj(bundle):
         yield "$", "a bundle needs an id and a type"
         return
-    fallback = str(bundle.get("id") or "$")[:120]
+    fallback = named(bundle, "$")
     yield from _schema_problems(bundle, None, fallback)
     if bundle["type"] == "bundle" and "objects" in bundle:
         version = bundle.get("spec_version", "2.1")
@@ -660,14 +686,16 @@ def validator_problems(bundle: dict[str, Any]) -> Iterator[tuple[str, str]]:
     try:
         texts = [pretty_error(e, _OPTIONS.verbose) for e in _bundle_checks(bundle, _MUSTS)]
     except Exception as error:  # the slow path rejected on any of these
-        texts = [f"{fallback}: {failure(error)}"]
+        texts = []
+        yield fallback, failure(error)
     yield from (located(text, fallback) for text in texts)
     objects = list(stix_objects(bundle))
     for obj in objects:
         try:
             texts = must_messages(obj)
         except Exception as error:  # as above
-            texts = [f"{str(obj['id'])[:120]}: {failure(error)}"]
+            yield named(obj, fallback), failure(error)
+            continue
         yield from (located(text, fallback) for text in texts)
     for obj in [bundle, *objects]:
         try:
@@ -676,7 +704,7 @@ def validator_problems(bundle: dict[str, Any]) -> Iterator[tuple[str, str]]:
             else:
                 run_shoulds(obj)
         except Exception as error:  # as above
-            yield str(obj["id"])[:120], failure(error)
+            yield named(obj, fallback), failure(error)
 
 
 def _schema_problems(obj: dict[str, Any], bundle_version: str | None,
@@ -686,7 +714,6 @@ def _schema_problems(obj: dict[str, Any], bundle_version: str | None,
             return
         texts = schema_messages(obj, bundle_version)
     except Exception as error:  # the slow path rejected on any of these
-        where = obj.get("id")
-        yield (where[:120] if isinstance(where, str) else fallback), failure(error)
+        yield named(obj, fallback), failure(error)
         return
     yield from (located(text, fallback) for text in texts)
