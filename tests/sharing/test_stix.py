@@ -165,3 +165,16 @@ def test_an_unserialisable_or_too_deep_object_is_refused() -> None:
         deep = {"a": deep}
     assert [w for w, _ in problems_of({"type": "bundle", "objects": [deep]})] == ["$"]
     assert [w for w, _ in problems_of({"type": "bundle", "objects": [{1, 2}]})] == ["$"]
+
+
+def test_custom_properties_cannot_be_smuggled_in() -> None:
+    smuggler = {"type": "indicator", "spec_version": "2.1",
+                "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+                "created": "2026-04-01T09:00:00.000Z", "modified": "2026-04-01T09:00:00.000Z",
+                "pattern": "[domain-name:value = 'evil.example']", "pattern_type": "stix",
+                "valid_from": "2026-04-01T09:00:00Z", "object_marking_refs": [Tlp.GREEN.marking_id],
+                "custom_properties": {"x_secret": "exfiltrated"}}
+    bundle = {"type": "bundle", "id": "bundle--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061",
+              "objects": [smuggler]}
+    with pytest.raises(SubmissionError, match="custom_properties"):
+        stix.validate_bundle(bundle)

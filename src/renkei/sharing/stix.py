@@ -163,6 +163,8 @@ def validate_bundle(bundle: dict[str, Any]) -> Parsed:
         if key in seen:
             problems.append(Problem(where, "the same object version appears twice"))
         seen.add(key)
+        if "custom_properties" in obj:  # stix2 reads it as leave to carry custom properties
+            problems.append(Problem(where, "custom_properties is not accepted"))
         level, problem = _marking_of(obj)
         if problem:
             problems.append(Problem(where, problem))
