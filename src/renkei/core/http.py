@@ -260,6 +260,11 @@ SECURITY_HEADERS = [
 ]
 
 
+# FastAPI's interactive API pages load Swagger UI's script and style from a CDN.
+DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
+DOCS_HEADERS = [h for h in SECURITY_HEADERS if h[0] != b"content-security-policy"]
+
+
 class Guard:
     """Bounds request bodies (413 before the route runs) and adds security headers.
 
@@ -293,9 +298,11 @@ class Guard:
                                     most=self.max_bytes)
             return message
 
+        headers = DOCS_HEADERS if scope.get("path") in DOCS_PATHS else SECURITY_HEADERS
+
         async def secured_send(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers") or []) + SECURITY_HEADERS
+                message["headers"] = list(message.get("headers") or []) + headers
             await send(message)
 
         try:
