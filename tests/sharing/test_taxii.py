@@ -135,3 +135,30 @@ def test_members_cannot_write_where_members_may_not(
         taxii.add_objects(db_session, clock, world.people["submitter"], view,
                           b'{"objects": [{"type": "x"}]}', source="test")
     assert refused.value.status == 403
+
+
+def test_sparse_visibility_pages_through_many_windows(
+        db_session: Session, clock: FixedClock, world: World) -> None:  # noqa: F811
+    hub = taxii.ensure_default_collection(db_session, clock)
+    objects = []
+    for n in range(1_300):
+        level = Tlp.GREEN if n % 97 == 0 else Tlp.AMBER_STRICT
+        objects.extend(indicator_bundle(f"indicator--{uuid.uuid4()}",
+                                        "2026-04-01T09:00:00.000Z", level)["objects"])
+    bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects}
+    service.publish_direct(db_session, clock, world.people["hub token"], bundle, hub)
+    wanted = [o["id"] for n, o in enumerate(objects) if n % 97 == 0]
+    peer = Viewer.of(world.people["peer"])
+    seen: list[str] = []
+    filters = Filters(limit=4)
+    while True:
+        page = taxii.manifest_page(db_session, peer, hub.id, filters)
+        seen.extend(item["id"] for item in page.items)
+        if not page.more:
+            break
+        assert page.next is not None
+        filters = Filters(limit=4, cursor=Cursor.decode(page.next))
+    assert seen == wanted  # every visible one, once, in the order they were added
+    staff = taxii.manifest_page(db_session, Viewer.of(world.people["analyst"]), hub.id,
+                                Filters(limit=5_000))
+    assert len(staff.items) == 1_300

@@ -20,11 +20,11 @@ import binascii
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, cast, delete, exists, false, func, insert, or_, select, true
+from sqlalchemy import Text, cast, delete, exists, false, func, insert, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -326,26 +326,71 @@ def _version_clause(viewer: Viewer, collection_id: str,
     return or_(*parts) if parts else false()
 
 
-def _select(viewer: Viewer, collection_id: str, filters: Filters,
-            *columns: Any) -> Select[Any]:
+def _select(viewer: Viewer, collection_id: str, filters: Filters, *columns: Any,
+            upper: Cursor | None = None) -> Select[Any]:
     stmt = (select(ENTRIES.c.date_added, OBJECTS.c.id, *columns)
             .select_from(ENTRIES.join(OBJECTS, OBJECTS.c.id == ENTRIES.c.shared_object_id))
-            .where(ENTRIES.c.collection_id == collection_id,
-                   _readable(viewer)))
+            .where(*_entry_range(collection_id, filters), _readable(viewer)))
+    if upper is not None:
+        stmt = stmt.where(tuple_(ENTRIES.c.date_added, ENTRIES.c.shared_object_id)
+                          <= tuple_(upper.added, upper.row))
     if filters.ids:
         stmt = stmt.where(OBJECTS.c.stix_id.in_(filters.ids))
     if filters.types:
         stmt = stmt.where(OBJECTS.c.stix_type.in_(filters.types))
     if filters.spec_versions:
         stmt = stmt.where(OBJECTS.c.spec_version.in_(filters.spec_versions))
-    if filters.added_after is not None:
-        stmt = stmt.where(ENTRIES.c.date_added > filters.added_after)
-    if filters.cursor is not None:
-        at, row = filters.cursor.added, filters.cursor.row
-        stmt = stmt.where(or_(ENTRIES.c.date_added > at,
-                              and_(ENTRIES.c.date_added == at, OBJECTS.c.id > row)))
     stmt = stmt.where(_version_clause(viewer, collection_id, filters.versions))
-    return stmt.order_by(ENTRIES.c.date_added, OBJECTS.c.id).limit(filters.limit + 1)
+    return (stmt.order_by(ENTRIES.c.date_added, ENTRIES.c.shared_object_id)
+            .limit(filters.limit + 1))
+
+
+def _entry_range(collection_id: str, filters: Filters) -> list[ColumnElement[bool]]:
+    """The entries after the cursor (and ``added_after``): what the paging index answers."""
+    conditions = [ENTRIES.c.collection_id == collection_id]
+    if filters.added_after is not None:
+        conditions.append(ENTRIES.c.date_added > filters.added_after)
+    if filters.cursor is not None:  # a row-value comparison, so the index seeks to it
+        conditions.append(tuple_(ENTRIES.c.date_added, ENTRIES.c.shared_object_id)
+                          > tuple_(filters.cursor.added, filters.cursor.row))
+    return conditions
+
+
+def _window_end(session: Session, collection_id: str, filters: Filters,
+                size: int) -> Cursor | None:
+    """The position of the ``size``-th entry after the cursor; None when fewer remain."""
+    row = session.execute(
+        select(ENTRIES.c.date_added, ENTRIES.c.shared_object_id)
+        .where(*_entry_range(collection_id, filters))
+        .order_by(ENTRIES.c.date_added, ENTRIES.c.shared_object_id)
+        .offset(size - 1).limit(1)).first()
+    return None if row is None else Cursor(_aware(row.date_added), row.shared_object_id)
+
+
+def _rows(session: Session, viewer: Viewer, collection_id: str, filters: Filters,
+          *columns: Any) -> list[Any]:
+    """Up to ``limit + 1`` readable rows after the cursor, in paging order.
+
+    Read window by window: the window's end comes from the paging index alone, and the
+    policy only ever looks at one window's rows. One query over the whole collection would
+    leave PostgreSQL's planner guessing how many rows the policy keeps, and it then sorts
+    the whole rest of the collection for every page. A request for named ids is selective
+    by itself and asks once."""
+    if filters.ids:
+        return list(session.execute(_select(viewer, collection_id, filters, *columns)))
+    wanted = filters.limit + 1
+    found: list[Any] = []
+    size = max(2 * wanted, 512)
+    window = filters
+    while True:
+        upper = _window_end(session, collection_id, window, size)
+        rows = session.execute(_select(viewer, collection_id, window, *columns,
+                                       upper=upper).limit(wanted - len(found))).all()
+        found.extend(rows)
+        if len(found) >= wanted or upper is None:
+            return found
+        window = replace(window, cursor=upper)
+        size = min(size * 2, 50_000)
 
 
 @dataclass
@@ -383,8 +428,8 @@ def _aware(value: datetime) -> datetime:
 def objects_page(session: Session, viewer: Viewer, collection_id: str,
                  filters: Filters) -> Page:
     """Object bodies (JSON text, as stored) of one page."""
-    stmt = _select(viewer, collection_id, filters, cast(OBJECTS.c.body, Text).label("body"))
-    return _page(list(session.execute(stmt)), filters.limit, lambda r: r.body)
+    rows = _rows(session, viewer, collection_id, filters, cast(OBJECTS.c.body, Text).label("body"))
+    return _page(rows, filters.limit, lambda r: r.body)
 
 
 def envelope_bytes(page: Page) -> bytes:
@@ -397,8 +442,8 @@ def envelope_bytes(page: Page) -> bytes:
 
 def manifest_page(session: Session, viewer: Viewer, collection_id: str,
                   filters: Filters) -> Page:
-    stmt = _select(viewer, collection_id, filters, OBJECTS.c.stix_id, OBJECTS.c.version)
-    return _page(list(session.execute(stmt)), filters.limit, lambda r: {
+    rows = _rows(session, viewer, collection_id, filters, OBJECTS.c.stix_id, OBJECTS.c.version)
+    return _page(rows, filters.limit, lambda r: {
         "id": r.stix_id, "date_added": timestamp(_aware(r.date_added)),
         "version": timestamp(_aware(r.version)), "media_type": STIX_MEDIA_TYPE})
 
