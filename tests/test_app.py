@@ -12,7 +12,7 @@ from renkei.core.config import load_config
 
 def test_a_fresh_app_describes_its_api(tmp_path: Path, empty_database_url: str) -> None:
     config = load_config({"RENKEI_HOME": str(tmp_path), "RENKEI_DATABASE_URL": empty_database_url})
-    with TestClient(create_app(config)) as client:
+    with TestClient(create_app(config, validation_workers=1)) as client:
         spec = client.get("/openapi.json").json()
         assert "/api/v1/sharing/submissions" in spec["paths"]
         assert "/taxii2/{api_root}/collections/{collection_id}/objects/" in spec["paths"]

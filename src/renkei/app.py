@@ -15,12 +15,14 @@ from renkei.core.config import Config, load_config
 from renkei.core.db import Database
 from renkei.core.time import Clock, SystemClock
 from renkei.sharing import api as sharing_api
-from renkei.sharing import taxii, taxii_api
+from renkei.sharing import stix, taxii, taxii_api
 
 
-def create_app(config: Config | None = None, *, clock: Clock | None = None) -> FastAPI:
+def create_app(config: Config | None = None, *, clock: Clock | None = None,
+               validation_workers: int | None = None) -> FastAPI:
     """The app on the configured database (migrated on start), with the hub's default
-    TAXII collection in place."""
+    TAXII collection in place; large bundles are validated in ``validation_workers``
+    processes (default: one per CPU; 1: in the serving process only)."""
     config = config or load_config()
     clock = clock or SystemClock()
     database = Database.from_config(config)
@@ -29,7 +31,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stix.start_workers(validation_workers)
         yield
+        stix.stop_workers()
         database.dispose()
 
     app = FastAPI(title="renkei", version=__version__, lifespan=lifespan,

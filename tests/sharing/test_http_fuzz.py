@@ -27,7 +27,8 @@ def app_client(hub_server: HubServer, tmp_path_factory: pytest.TempPathFactory,
     home: Path = tmp_path_factory.mktemp("fuzz-home")
     config = load_config({"RENKEI_HOME": str(home),
                           "RENKEI_DATABASE_URL": hub_server.database_url})
-    with TestClient(create_app(config), raise_server_exceptions=False) as client:
+    with TestClient(create_app(config, validation_workers=1),
+                    raise_server_exceptions=False) as client:
         yield client
 
 

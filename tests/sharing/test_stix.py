@@ -4,6 +4,7 @@ problem of a bad one is reported with where it is."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -178,3 +179,35 @@ def test_custom_properties_cannot_be_smuggled_in() -> None:
               "objects": [smuggler]}
     with pytest.raises(SubmissionError, match="custom_properties"):
         stix.validate_bundle(bundle)
+
+
+def test_large_bundles_get_the_same_verdict_from_worker_processes() -> None:
+    def indicator(n: int, **extra: Any) -> dict[str, Any]:
+        return {"type": "indicator", "spec_version": "2.1",
+                "id": f"indicator--{uuid.UUID(int=n, version=4)}",
+                "created": "2026-04-01T09:00:00.000Z", "modified": "2026-04-01T09:00:00.000Z",
+                "pattern": f"[ipv4-addr:value = '10.0.{n // 256}.{n % 256}']",
+                "pattern_type": "stix", "valid_from": "2026-04-01T09:00:00Z",
+                "object_marking_refs": [Tlp.GREEN.marking_id], **extra}
+
+    good = [indicator(n) for n in range(400)]
+    bad = [*good[:250], indicator(250, pattern="[ipv4-addr:value = "), *good[251:]]
+    bad[399] = {k: v for k, v in bad[399].items() if k != "id"}
+
+    def verdict(objects: list[dict[str, Any]]) -> list[str] | str:
+        bundle = {"type": "bundle", "id": "bundle--0c7b5b88-8ff7-4a4d-aa9d-feb398cd0061",
+                  "objects": objects}
+        try:
+            return stix.validate_bundle(bundle).marking.value
+        except SubmissionError as error:
+            return sorted(str(p) for p in error.problems)
+
+    alone = verdict(good), verdict(bad)
+    assert stix.start_workers(2) == 2
+    try:
+        assert (verdict(good), verdict(bad)) == alone
+    finally:
+        stix.stop_workers()
+    assert alone[0] == "green"
+    assert any("'id' is a required property" in p for p in alone[1])
+    assert any(p.startswith(good[250]["id"]) for p in alone[1])

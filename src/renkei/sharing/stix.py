@@ -11,8 +11,12 @@ with where it is (an object id or a JSON path), in one ``SubmissionError``.
 from __future__ import annotations
 
 import ipaddress
+import multiprocessing
+import os
 import re
 import uuid
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -136,7 +140,9 @@ def validate_bundle(bundle: dict[str, Any]) -> Parsed:
     """The bundle with its most restrictive marking; SubmissionError listing what is wrong.
 
     The verdicts are those of ``stix2-validator`` and ``stix2.parse``; ``validation`` reaches
-    them on fast paths (see there) and stops once ``MAX_PROBLEMS`` are found."""
+    them on fast paths (see there) and stops once ``MAX_PROBLEMS`` are found. A large bundle
+    is checked in parts by the worker processes when the server started them
+    (``start_workers``): the verdict is the same, problems come part by part."""
     objects = bundle.get("objects")
     if not isinstance(objects, list) or not objects:
         raise SubmissionError([Problem("$.objects", "a bundle needs a non-empty list of objects")])
@@ -148,17 +154,14 @@ def validate_bundle(bundle: dict[str, Any]) -> Parsed:
             problems.append(Problem(f"$.objects[{index}]", "not a JSON object"))
     if problems:
         raise SubmissionError(problems)
-    problems.extend(Problem(where, message[:300]) for where, message
-                    in islice(validation.validator_problems(bundle), MAX_PROBLEMS))
+    problems = _problems_in_parts(bundle) if _use_workers(objects) else \
+        object_problems(bundle, 0)
     seen: set[tuple[str, str]] = set()
     levels: list[Tlp] = []
     for index, obj in enumerate(objects):
         if len(problems) >= MAX_PROBLEMS:
             break
         where = _where(obj, index)
-        refused = validation.stix2_problem(obj)
-        if refused is not None:
-            problems.append(Problem(where, refused[:300]))
         key = (str(obj.get("id")), str(obj.get("modified", "")))
         if key in seen:
             problems.append(Problem(where, "the same object version appears twice"))
@@ -171,8 +174,86 @@ def validate_bundle(bundle: dict[str, Any]) -> Parsed:
         elif level is not None:
             levels.append(level)
     if problems:
-        raise SubmissionError(problems)
+        raise SubmissionError(problems[:MAX_PROBLEMS])
     return Parsed(bundle=bundle, marking=tlp.most_restrictive(levels or [Tlp.CLEAR]))
+
+
+def object_problems(bundle: dict[str, Any], offset: int) -> list[Problem]:
+    """What stix2-validator and stix2 find in a bundle's objects (``offset``: the index of
+    its first object in the whole bundle, for locations by index)."""
+    problems = [Problem(_shifted(where, offset), message[:300]) for where, message
+                in islice(validation.validator_problems(bundle), MAX_PROBLEMS)]
+    for index, obj in enumerate(bundle["objects"]):
+        if len(problems) >= MAX_PROBLEMS:
+            break
+        refused = validation.stix2_problem(obj)
+        if refused is not None:
+            problems.append(Problem(_where(obj, index + offset), refused[:300]))
+    return problems
+
+
+_BY_INDEX = re.compile(r"\$\.objects\[(\d+)\]")
+
+
+def _shifted(where: str, offset: int) -> str:
+    if not offset:
+        return where
+    return _BY_INDEX.sub(lambda m: f"$.objects[{int(m.group(1)) + offset}]", where, count=1)
+
+
+# --- worker processes for large bundles ------------------------------------------------
+
+PARALLEL_FROM = 200  # objects; below this, a round trip to a worker costs more than it saves
+_workers: ProcessPoolExecutor | None = None
+_worker_count = 0
+
+
+def start_workers(count: int | None = None) -> int:
+    """Check large bundles in ``count`` processes (default: one per CPU, this one included);
+    the STIX validators are pure Python, so threads would wait on one another."""
+    global _workers, _worker_count
+    count = (os.cpu_count() or 1) if count is None else count
+    if _workers is not None or count < 2:
+        return _worker_count
+    _workers = ProcessPoolExecutor(max_workers=count - 1,
+                                   mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_warm_up)
+    _worker_count = count
+    _workers.submit(_warm_up)
+    return count
+
+
+def stop_workers() -> None:
+    global _workers, _worker_count
+    if _workers is not None:
+        _workers.shutdown(cancel_futures=True)
+    _workers, _worker_count = None, 0
+
+
+def _warm_up() -> None:
+    """Load the validators' schemas and grammars before the first bundle needs them."""
+    validation.validator_problems({"type": "bundle", "id": f"bundle--{uuid.uuid4()}",
+                                   "objects": []})
+
+
+def _use_workers(objects: list[Any]) -> bool:
+    return _workers is not None and len(objects) >= PARALLEL_FROM
+
+
+def _problems_in_parts(bundle: dict[str, Any]) -> list[Problem]:
+    objects = bundle["objects"]
+    size = -(-len(objects) // _worker_count)
+    parts = [(offset, {**bundle, "objects": objects[offset:offset + size]})
+             for offset in range(0, len(objects), size)]
+    assert _workers is not None
+    try:
+        futures = [_workers.submit(object_problems, part, offset) for offset, part in parts[1:]]
+        problems = object_problems(parts[0][1], 0)  # this process checks the first part
+        for future in futures:
+            problems.extend(future.result())
+    except BrokenProcessPool:  # a worker died: check here, as without workers
+        return object_problems(bundle, 0)
+    return list(dict.fromkeys(problems))  # what is wrong with the bundle itself, said once
 
 
 def _marking_of(obj: dict[str, Any]) -> tuple[Tlp | None, str]:
