@@ -176,7 +176,9 @@ def visible_clause(viewer: Viewer, columns: SharedColumns,
     held = exists(select(target.key).where(references.target_stix_id == ref.member))
     readable = exists(select(target.key).where(references.target_stix_id == ref.member,
                                                _marking_clause(viewer, target)))
-    hides = exists(select(ref.shared).where(ref.shared == columns.key, held, ~readable))
+    # OFFSET 0: asked row by row (an index probe), not joined over the whole table
+    hides = exists(select(ref.shared).where(ref.shared == columns.key, held, ~readable)
+                   .offset(0))
     return and_(base, ~hides)
 
 

@@ -304,10 +304,12 @@ def _other_version(viewer: Viewer, collection_id: str, newer: bool) -> ColumnEle
     other = OBJECTS.alias("other_version")
     entry = ENTRIES.alias("other_entry")
     later = other.c.version > OBJECTS.c.version if newer else other.c.version < OBJECTS.c.version
+    # OFFSET 0 keeps PostgreSQL from turning this into a join over every version in the
+    # collection: asked row by row, it is one probe of the (stix_id, version) index.
     return exists(
         select(other.c.id).join(entry, entry.c.shared_object_id == other.c.id)
         .where(entry.c.collection_id == collection_id, other.c.stix_id == OBJECTS.c.stix_id,
-               later, _readable(viewer, other))
+               later, _readable(viewer, other)).offset(0)
     )
 
 
