@@ -18,7 +18,7 @@ tool would, it then measures:
 
 Each server first takes one envelope that is deleted again, so the timed POSTs do not pay
 for its first use. Paging and reader figures are the median of at least --repeat rounds,
-and of as many more as make 3 s in all (a read of 2,000 objects lasts a tenth of one). Every
+and of as many more as make 3 s in all (a read of 2,000 objects lasts about 40 ms). Every
 phase says how much of the CPUs other work on the machine took meanwhile: on a shared
 machine, figures are comparable only while that stays small. On PostgreSQL with
 autovacuum off, ANALYZE runs after each load, as autovacuum would. The side-by-side part
@@ -407,7 +407,7 @@ def page_all(collection: Collection, limit: int) -> int:
 
 def enough(rates: list[float], seconds: float, repeat: int) -> bool:
     """At least ``repeat`` rounds, and more while they add up to under MIN_SECONDS: a read of
-    2,000 objects lasts a tenth of a second, too short to time alone on a shared machine."""
+    2,000 objects lasts about 40 ms, too short to time alone on a shared machine."""
     return len(rates) >= repeat and (seconds >= MIN_SECONDS or len(rates) >= MAX_ROUNDS)
 
 
