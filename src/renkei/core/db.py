@@ -27,6 +27,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # Read pages through a memory map, not a read() each: paging a large collection
+    # touches indexes far beyond the default 2 MiB page cache.
+    cursor.execute("PRAGMA mmap_size=268435456")
     cursor.close()
 
 

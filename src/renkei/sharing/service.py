@@ -39,6 +39,7 @@ from renkei.sharing.store import (
     SubmissionEvent,
     SubmissionState,
     TaxiiCollection,
+    mark_superseded,
     record_references,
 )
 
@@ -322,6 +323,7 @@ def publish(session: Session, clock: Clock, principal: Principal, submission_id:
                                        organisation_id=submission.organisation_id,
                                        user_id=submission.user_id))
     record_references(session, rows)
+    mark_superseded(session, rows)
     taxii.ensure_default_collection(session, clock)
     taxii.route_to_collections(session, rows, submission.recipients.get("communities", []), now)
     _step(session, clock, submission, principal, "publish", SubmissionState.PUBLISHED, source,
@@ -382,6 +384,7 @@ def publish_direct(session: Session, clock: Clock, principal: Principal,
     session.add_all(rows)
     session.flush()
     record_references(session, rows)
+    mark_superseded(session, rows)
     audience = ([collection.community_id] if collection.community_id is not None
                 else list(session.scalars(select(Community.id))))
     if rows and audience:

@@ -34,8 +34,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     cast,
+    false,
+    func,
     insert,
     select,
+    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql import ColumnElement
@@ -78,6 +81,22 @@ class SharedObject(Base):
     marking: Mapped[str] = mapped_column(String(20))
     submission_id: Mapped[int | None] = mapped_column(
         ForeignKey("submissions.id", ondelete="SET NULL"), nullable=True, index=True)
+    # True once a newer version of the object has been stored: only such rows need the
+    # exact (policy-aware) look for a newer version when TAXII asks for the last one.
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+def mark_superseded(session: Session, rows: list[SharedObject]) -> None:
+    """Flag, after new versions were added, every row that a newer version now follows."""
+    ids = sorted({row.stix_id for row in rows})
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        newest = (select(func.max(_NEWER.c.version)).where(_NEWER.c.stix_id == SharedObject.stix_id)
+                  .scalar_subquery())
+        session.execute(update(SharedObject).where(
+            SharedObject.stix_id.in_(chunk), SharedObject.version < newest,
+            SharedObject.superseded.is_(False)).values(superseded=True)
+            .execution_options(synchronize_session=False))
 
 
 class SharedRecipientOrg(Base):
@@ -172,6 +191,9 @@ class SharedReference(Base):
     shared_object_id: Mapped[int] = mapped_column(
         ForeignKey("shared_objects.id", ondelete="CASCADE"), primary_key=True)
     ref_stix_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+_NEWER = SharedObject.__table__.alias("newer")
 
 
 class TaxiiCollection(Base):

@@ -319,8 +319,9 @@ def _version_clause(viewer: Viewer, collection_id: str,
         return true()
     parts: list[ColumnElement[bool]] = []
     for version in versions:
-        if version == "last":
-            parts.append(~_other_version(viewer, collection_id, newer=True))
+        if version == "last":  # the exact look only where a newer version exists at all
+            parts.append(or_(OBJECTS.c.superseded.is_(False),
+                             ~_other_version(viewer, collection_id, newer=True)))
         elif version == "first":
             parts.append(~_other_version(viewer, collection_id, newer=False))
         else:
