@@ -189,6 +189,10 @@ def work(request: Request, scope: Scope = Scope.READ) -> Iterator[Work]:
         except UserError as error:
             session.commit()  # the refusal's audit record; services wrote nothing else
             raise HttpError.of(error) from None
+        except ScopeError as error:  # a service needing more than the route asked for
+            session.rollback()
+            raise HttpError(403, "this call needs the {scope} scope",
+                            scope=error.scope.value) from None
         except BaseException:
             session.rollback()
             raise
