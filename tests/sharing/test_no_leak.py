@@ -184,3 +184,13 @@ def test_misp_exports_carry_only_what_the_policy_allows(
         allowed = hub_server.world.indicators[name] in mine
         assert (value in text) == allowed, (who, name)
     assert "Acme" not in text  # the hub is the source, never the submitter
+
+
+def test_a_sighting_without_a_time_zone_is_a_400(
+        hub_server: HubServer, sessions: dict[str, requests.Session]) -> None:
+    green = hub_server.world.indicators["green"]
+    url = f"{hub_server.url}/api/v1/sharing/objects/{green}/sightings"
+    response = sessions["peer submitter"].post(
+        url, json={"count": 1, "first_seen": "2026-04-01T00:00:00"}, timeout=30)
+    assert response.status_code == 400
+    assert response.json()["http_status"] == "400"

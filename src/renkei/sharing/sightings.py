@@ -56,6 +56,9 @@ def report(session: Session, clock: Clock, principal: Principal, stix_id: str, *
     _require_readable(session, principal, stix_id)
     if not 1 <= count <= MAX_COUNT:
         raise WorkflowError("a sighting's count is 1 to {most}", status=400, most=MAX_COUNT)
+    for value in (first_seen, last_seen):
+        if value is not None and value.tzinfo is None:
+            raise WorkflowError("a sighting's times need a time zone (Z)", status=400)
     now = clock.now()
     first, last = first_seen or now, last_seen or first_seen or now
     if last < first:
