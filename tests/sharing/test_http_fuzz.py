@@ -89,3 +89,19 @@ def test_any_authorization_header_is_401_or_accepted(app_client: TestClient,
             b"\n", b"")), (b"accept", TAXII.encode())])
     assert response.status_code == 401
     assert is_error_resource(401, response.json())
+
+
+@FUZZ
+@given(body=st.fixed_dictionaries({}, optional={
+    "count": st.integers(-10, 2**40) | texts,
+    "first_seen": st.datetimes(timezones=st.none() | st.timezones()).map(str) | texts,
+    "last_seen": st.datetimes(timezones=st.none() | st.timezones()).map(str) | texts}))
+def test_any_sighting_is_taken_or_refused_cleanly(app_client: TestClient, hub_server: HubServer,
+                                                  body: dict[str, object]) -> None:
+    green = hub_server.world.indicators["green"]
+    response = app_client.post(f"/api/v1/sharing/objects/{green}/sightings", json=body,
+                               headers=headers(hub_server, "peer submitter",
+                                               Accept="application/json"))
+    assert response.status_code < 500, (body, response.text)
+    if response.status_code >= 400:
+        assert is_error_resource(response.status_code, response.json())
