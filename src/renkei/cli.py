@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from renkei import __version__
 from renkei.core import members, orgs
+from renkei.core.cli_output import fail as _fail
 from renkei.core.config import ConfigError, load_config
 from renkei.core.db import Database
 from renkei.core.errors import UserError
@@ -54,11 +55,6 @@ def db_upgrade() -> None:
     Database.from_config(config).dispose()
     shown = make_url(config.database_url).render_as_string(hide_password=True)
     typer.echo(f"database ready: {shown}")
-
-
-def _fail(message: str, _: Translate) -> NoReturn:
-    typer.echo(_("error: {reason}").format(reason=message), err=True)
-    raise typer.Exit(2)
 
 
 @contextmanager

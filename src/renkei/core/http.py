@@ -303,14 +303,8 @@ class Guard:
             return message
 
         headers = DOCS_HEADERS if scope.get("path") in DOCS_PATHS else SECURITY_HEADERS
-
-        async def secured_send(message: MutableMapping[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers") or []) + headers
-            await send(message)
-
         try:
-            await self.app(scope, bounded_receive, secured_send)
+            await self.app(scope, bounded_receive, _secured(send, headers))
         except HttpError:
             if not too_large:
                 raise
@@ -321,16 +315,16 @@ class Guard:
         response = error_response(request, 413, "the request body is larger than {most} bytes",
                                   {"most": self.max_bytes})
         response.headers["connection"] = "close"
-        await response(scope, _no_receive, _secured(send))
+        await response(scope, _no_receive, _secured(send, SECURITY_HEADERS))
 
 
 async def _no_receive() -> MutableMapping[str, Any]:
     return {"type": "http.disconnect"}
 
 
-def _secured(send: Send) -> Send:
+def _secured(send: Send, headers: list[tuple[bytes, bytes]]) -> Send:
     async def secured_send(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
-            message["headers"] = list(message.get("headers") or []) + SECURITY_HEADERS
+            message["headers"] = list(message.get("headers") or []) + headers
         await send(message)
     return secured_send

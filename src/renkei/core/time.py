@@ -6,6 +6,11 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 
+def as_utc(value: datetime) -> datetime:
+    """An aware UTC datetime; a naive one (SQLite's min()/max(), raw columns) is taken as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 

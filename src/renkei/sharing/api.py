@@ -23,7 +23,6 @@ from renkei.sharing.policy import Viewer
 from renkei.sharing.store import (
     SharedObject,
     Submission,
-    SubmissionEvent,
     SubmissionState,
     visible_objects,
 )
@@ -197,8 +196,7 @@ def get_submission(submission_id: int, request: Request) -> SubmissionDetail:
     """A submission with its sanitised version, the diff and its history."""
     with work(request) as w:
         row = service.get_submission(w.session, w.principal, submission_id)
-        events = w.session.query(SubmissionEvent).filter(
-            SubmissionEvent.submission_id == row.id).order_by(SubmissionEvent.id).all()
+        events = service.submission_events(w.session, w.principal, submission_id)
         out = _submission_out(row)
         return SubmissionDetail(**out.model_dump(), original=row.original,
                                 sanitised=row.sanitised, diff=row.diff,

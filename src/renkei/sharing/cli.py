@@ -14,24 +14,23 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from renkei.core import members, orgs
+from renkei.core.cli_output import fail as _fail
 from renkei.core.config import load_config
 from renkei.core.db import Database
 from renkei.core.errors import UserError
 from renkei.core.i18n import Translate, translator
 from renkei.core.members import AuthenticationError, Principal, ScopeError
-from renkei.core.models import Community
 from renkei.core.time import SystemClock
 from renkei.core.tlp import Tlp
 from renkei.core.tlp import parse as parse_tlp
 from renkei.sharing.policy import Viewer
-from renkei.sharing.store import SubmissionState, TaxiiCollection, visible_objects
+from renkei.sharing.store import SubmissionState, visible_objects
 
 # The workflow, TAXII and sightings modules load the STIX validators (seconds of imports);
 # each command imports what it uses, so that `renkei` itself starts at once.
@@ -48,11 +47,6 @@ Token = Annotated[str, typer.Option(envvar="RENKEI_TOKEN", show_default=False,
                                     help="API token to act with (or RENKEI_TOKEN).")]
 SubmissionId = Annotated[int, typer.Argument(metavar="ID", help="The submission's number.")]
 MAX_FILE_BYTES = 4 * 1024 * 1024
-
-
-def _fail(message: str, _: Translate) -> NoReturn:
-    typer.echo(_("error: {reason}").format(reason=message), err=True)
-    raise typer.Exit(2)
 
 
 @contextmanager
@@ -236,12 +230,9 @@ def collections_list() -> None:
     with _session() as (session, _):
         from renkei.sharing import taxii
 
-        taxii.ensure_default_collection(session, SystemClock())
-        names = {row.id: row.name for row in session.scalars(select(Community))}
-        for row in session.scalars(select(TaxiiCollection).order_by(TaxiiCollection.created_at)):
+        for row, community in taxii.all_collections(session, SystemClock()):
             markings = ",".join(row.markings) or "*"
-            community = names.get(row.community_id, "*") if row.community_id else "*"
-            typer.echo(f"{row.id}\t{row.alias}\t{markings}\t{community}\t{row.title}")
+            typer.echo(f"{row.id}\t{row.alias}\t{markings}\t{community or '*'}\t{row.title}")
 
 
 @collections_app.command("add")

@@ -159,6 +159,15 @@ def get_submission(session: Session, principal: Principal, submission_id: int) -
     return submission
 
 
+def submission_events(session: Session, principal: Principal,
+                      submission_id: int) -> list[SubmissionEvent]:
+    """A submission's history, for whoever may see the submission."""
+    submission = get_submission(session, principal, submission_id)
+    return list(session.scalars(select(SubmissionEvent)
+                                .where(SubmissionEvent.submission_id == submission.id)
+                                .order_by(SubmissionEvent.id)))
+
+
 def list_submissions(session: Session, principal: Principal, *,
                      state: SubmissionState | None = None, limit: int = 500) -> list[Submission]:
     """The submissions the caller may see, newest first."""

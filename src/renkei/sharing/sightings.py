@@ -8,7 +8,7 @@ that does not exist, so reporting reveals nothing either.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from renkei.core import audit
 from renkei.core.members import Principal, require_scope
 from renkei.core.models import Scope
-from renkei.core.time import Clock
+from renkei.core.time import Clock, as_utc
 from renkei.sharing.policy import Viewer
 from renkei.sharing.service import WorkflowError
 from renkei.sharing.store import Sighting, visible_objects
@@ -90,9 +90,7 @@ def summary(session: Session, principal: Principal, stix_id: str) -> SightingSum
 
 
 def _aware(value: datetime | str | None) -> datetime | None:
-    """min()/max() over a UTC column come back naive (or as text) on SQLite."""
+    """min()/max() come back as text on SQLite."""
     if value is None:
         return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)

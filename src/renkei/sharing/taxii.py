@@ -32,7 +32,7 @@ from renkei.core import audit, orgs
 from renkei.core.errors import UserError
 from renkei.core.members import Principal
 from renkei.core.models import Community, Scope
-from renkei.core.time import Clock
+from renkei.core.time import Clock, as_utc
 from renkei.core.tlp import Tlp
 from renkei.sharing import stix
 from renkei.sharing.policy import SharedColumns, Viewer
@@ -232,6 +232,15 @@ def add_collection(session: Session, clock: Clock, alias: str, *, title: str,
     return row
 
 
+def all_collections(session: Session, clock: Clock) -> list[tuple[TaxiiCollection, str | None]]:
+    """Every collection (the general one made if missing) with its community's name."""
+    ensure_default_collection(session, clock)
+    names = {c.id: c.name for c in session.scalars(select(Community))}
+    rows = session.scalars(select(TaxiiCollection).order_by(TaxiiCollection.created_at,
+                                                            TaxiiCollection.id))
+    return [(row, names.get(row.community_id) if row.community_id else None) for row in rows]
+
+
 def _can_read(viewer: Viewer, scopes: frozenset[Scope], collection: TaxiiCollection) -> bool:
     if Scope.READ not in scopes:
         return False
@@ -367,7 +376,7 @@ def _window_end(session: Session, collection_id: str, filters: Filters,
         .where(*_entry_range(collection_id, filters))
         .order_by(ENTRIES.c.date_added, ENTRIES.c.shared_object_id)
         .offset(size - 1).limit(1)).first()
-    return None if row is None else Cursor(_aware(row.date_added), row.shared_object_id)
+    return None if row is None else Cursor(as_utc(row.date_added), row.shared_object_id)
 
 
 def _rows(session: Session, viewer: Viewer, collection_id: str, filters: Filters,
@@ -406,6 +415,15 @@ class Page:
     first_added: datetime | None = None
     last_added: datetime | None = None
 
+    def resource(self, key: str) -> dict[str, Any]:
+        """The page as TAXII writes it: ``more``, ``next`` and the items under ``key``."""
+        body: dict[str, Any] = {"more": self.more}
+        if self.next:
+            body["next"] = self.next
+        if self.items:
+            body[key] = self.items
+        return body
+
     def headers(self) -> dict[str, str]:
         if self.first_added is None or self.last_added is None:
             return {}
@@ -422,10 +440,6 @@ def _page(rows: list[Any], limit: int, item: Any) -> Page:
     return Page(items=[item(r) for r in rows], more=more,
                 next=Cursor(last.date_added, last.id).encode() if more else None,
                 first_added=rows[0].date_added, last_added=last.date_added)
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def objects_page(session: Session, viewer: Viewer, collection_id: str,
@@ -447,8 +461,8 @@ def manifest_page(session: Session, viewer: Viewer, collection_id: str,
                   filters: Filters) -> Page:
     rows = _rows(session, viewer, collection_id, filters, OBJECTS.c.stix_id, OBJECTS.c.version)
     return _page(rows, filters.limit, lambda r: {
-        "id": r.stix_id, "date_added": timestamp(_aware(r.date_added)),
-        "version": timestamp(_aware(r.version)), "media_type": STIX_MEDIA_TYPE})
+        "id": r.stix_id, "date_added": timestamp(as_utc(r.date_added)),
+        "version": timestamp(as_utc(r.version)), "media_type": STIX_MEDIA_TYPE})
 
 
 def versions_page(session: Session, viewer: Viewer, collection_id: str, stix_id: str,
@@ -459,7 +473,7 @@ def versions_page(session: Session, viewer: Viewer, collection_id: str, stix_id:
                        spec_versions=filters.spec_versions)
     stmt = _select(viewer, collection_id, narrowed, OBJECTS.c.version)
     return _page(list(session.execute(stmt)), filters.limit,
-                 lambda r: timestamp(_aware(r.version)))
+                 lambda r: timestamp(as_utc(r.version)))
 
 
 def require_visible(session: Session, viewer: Viewer, collection_id: str, stix_id: str) -> None:

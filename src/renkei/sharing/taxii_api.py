@@ -174,12 +174,7 @@ def get_versions(api_root: str, collection_id: str, object_id: str, request: Req
         filters = taxii.parse_filters(_params(request))
         page = taxii.versions_page(w.session, Viewer.of(w.principal), view.collection.id,
                                    object_id, filters)
-        body: dict[str, Any] = {"more": page.more}
-        if page.next:
-            body["next"] = page.next
-        if page.items:
-            body["versions"] = page.items
-        return _json(body, headers=page.headers())
+        return _json(page.resource("versions"), headers=page.headers())
 
 
 @router.get("/{api_root}/collections/{collection_id}/manifest/", summary="Manifest")
@@ -190,9 +185,4 @@ def get_manifest(api_root: str, collection_id: str, request: Request, _: Accepts
         filters = taxii.parse_filters(_params(request))
         page = taxii.manifest_page(w.session, Viewer.of(w.principal), view.collection.id,
                                    filters)
-        body: dict[str, Any] = {"more": page.more}
-        if page.next:
-            body["next"] = page.next
-        if page.items:
-            body["objects"] = page.items
-        return _json(body, headers=page.headers())
+        return _json(page.resource("objects"), headers=page.headers())
