@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Text, cast, delete, exists, false, func, insert, or_, select, true, tuple_
@@ -338,28 +339,47 @@ def _version_clause(viewer: Viewer, collection_id: str,
     return or_(*parts) if parts else false()
 
 
-def _select(viewer: Viewer, collection_id: str, filters: Filters, *columns: Any,
-            upper: Cursor | None = None) -> Select[Any]:
-    stmt = (select(ENTRIES.c.date_added, OBJECTS.c.id, *columns)
+#: The columns each listing reads besides the paging key (date added, row).
+_LISTED: dict[str, tuple[Any, ...]] = {
+    "objects": (cast(OBJECTS.c.body, Text).label("body"),),
+    "manifest": (OBJECTS.c.stix_id, OBJECTS.c.version),
+    "versions": (OBJECTS.c.version,),
+    "owners": (OBJECTS.c.owner_org_id,),
+}
+
+
+@lru_cache(maxsize=256)
+def _listing(viewer: Viewer, collection_id: str, listing: str, types: tuple[str, ...],
+             spec_versions: tuple[str, ...], versions: tuple[str, ...]) -> Select[Any]:
+    """What a page's query holds apart from its position: built once per reader, collection
+    and filters in a process, because building the policy's expression costs more than
+    the database takes to answer it (~8 of a page's ~27 ms)."""
+    stmt = (select(ENTRIES.c.date_added, OBJECTS.c.id, *_LISTED[listing])
             .select_from(ENTRIES.join(OBJECTS, OBJECTS.c.id == ENTRIES.c.shared_object_id))
-            .where(*_entry_range(collection_id, filters), _readable(viewer)))
+            .where(ENTRIES.c.collection_id == collection_id, _readable(viewer)))
+    if types:
+        stmt = stmt.where(OBJECTS.c.stix_type.in_(types))
+    if spec_versions:
+        stmt = stmt.where(OBJECTS.c.spec_version.in_(spec_versions))
+    stmt = stmt.where(_version_clause(viewer, collection_id, versions))
+    return stmt.order_by(ENTRIES.c.date_added, ENTRIES.c.shared_object_id)
+
+
+def _select(viewer: Viewer, collection_id: str, filters: Filters, listing: str,
+            upper: Cursor | None = None) -> Select[Any]:
+    stmt = _listing(viewer, collection_id, listing, filters.types, filters.spec_versions,
+                    filters.versions).where(*_after(filters))
     if upper is not None:
         stmt = stmt.where(tuple_(ENTRIES.c.date_added, ENTRIES.c.shared_object_id)
                           <= tuple_(upper.added, upper.row))
     if filters.ids:
         stmt = stmt.where(OBJECTS.c.stix_id.in_(filters.ids))
-    if filters.types:
-        stmt = stmt.where(OBJECTS.c.stix_type.in_(filters.types))
-    if filters.spec_versions:
-        stmt = stmt.where(OBJECTS.c.spec_version.in_(filters.spec_versions))
-    stmt = stmt.where(_version_clause(viewer, collection_id, filters.versions))
-    return (stmt.order_by(ENTRIES.c.date_added, ENTRIES.c.shared_object_id)
-            .limit(filters.limit + 1))
+    return stmt.limit(filters.limit + 1)
 
 
-def _entry_range(collection_id: str, filters: Filters) -> list[ColumnElement[bool]]:
-    """The entries after the cursor (and ``added_after``): what the paging index answers."""
-    conditions = [ENTRIES.c.collection_id == collection_id]
+def _after(filters: Filters) -> list[ColumnElement[bool]]:
+    """The entries after the cursor (and ``added_after``)."""
+    conditions = []
     if filters.added_after is not None:
         conditions.append(ENTRIES.c.date_added > filters.added_after)
     if filters.cursor is not None:  # a row-value comparison, so the index seeks to it
@@ -373,14 +393,14 @@ def _window_end(session: Session, collection_id: str, filters: Filters,
     """The position of the ``size``-th entry after the cursor; None when fewer remain."""
     row = session.execute(
         select(ENTRIES.c.date_added, ENTRIES.c.shared_object_id)
-        .where(*_entry_range(collection_id, filters))
+        .where(ENTRIES.c.collection_id == collection_id, *_after(filters))
         .order_by(ENTRIES.c.date_added, ENTRIES.c.shared_object_id)
         .offset(size - 1).limit(1)).first()
     return None if row is None else Cursor(as_utc(row.date_added), row.shared_object_id)
 
 
 def _rows(session: Session, viewer: Viewer, collection_id: str, filters: Filters,
-          *columns: Any) -> list[Any]:
+          listing: str) -> list[Any]:
     """Up to ``limit + 1`` readable rows after the cursor, in paging order.
 
     Read window by window: the window's end comes from the paging index alone, and the
@@ -389,14 +409,14 @@ def _rows(session: Session, viewer: Viewer, collection_id: str, filters: Filters
     the whole rest of the collection for every page. A request for named ids is selective
     by itself and asks once."""
     if filters.ids:
-        return list(session.execute(_select(viewer, collection_id, filters, *columns)))
+        return list(session.execute(_select(viewer, collection_id, filters, listing)))
     wanted = filters.limit + 1
     found: list[Any] = []
     size = max(2 * wanted, 512)
     window = filters
     while True:
         upper = _window_end(session, collection_id, window, size)
-        rows = session.execute(_select(viewer, collection_id, window, *columns,
+        rows = session.execute(_select(viewer, collection_id, window, listing,
                                        upper=upper).limit(wanted - len(found))).all()
         found.extend(rows)
         if len(found) >= wanted or upper is None:
@@ -445,7 +465,7 @@ def _page(rows: list[Any], limit: int, item: Any) -> Page:
 def objects_page(session: Session, viewer: Viewer, collection_id: str,
                  filters: Filters) -> Page:
     """Object bodies (JSON text, as stored) of one page."""
-    rows = _rows(session, viewer, collection_id, filters, cast(OBJECTS.c.body, Text).label("body"))
+    rows = _rows(session, viewer, collection_id, filters, "objects")
     return _page(rows, filters.limit, lambda r: r.body)
 
 
@@ -459,7 +479,7 @@ def envelope_bytes(page: Page) -> bytes:
 
 def manifest_page(session: Session, viewer: Viewer, collection_id: str,
                   filters: Filters) -> Page:
-    rows = _rows(session, viewer, collection_id, filters, OBJECTS.c.stix_id, OBJECTS.c.version)
+    rows = _rows(session, viewer, collection_id, filters, "manifest")
     return _page(rows, filters.limit, lambda r: {
         "id": r.stix_id, "date_added": timestamp(as_utc(r.date_added)),
         "version": timestamp(as_utc(r.version)), "media_type": STIX_MEDIA_TYPE})
@@ -471,7 +491,7 @@ def versions_page(session: Session, viewer: Viewer, collection_id: str, stix_id:
     narrowed = Filters(added_after=filters.added_after, limit=filters.limit,
                        cursor=filters.cursor, ids=(stix_id,), versions=("all",),
                        spec_versions=filters.spec_versions)
-    stmt = _select(viewer, collection_id, narrowed, OBJECTS.c.version)
+    stmt = _select(viewer, collection_id, narrowed, "versions")
     return _page(list(session.execute(stmt)), filters.limit,
                  lambda r: timestamp(as_utc(r.version)))
 
@@ -592,8 +612,7 @@ def delete_object(session: Session, clock: Clock, principal: Principal, view: Co
     require_visible(session, viewer, collection_id, stix_id)
     narrowed = Filters(limit=MAX_LIMIT, ids=(stix_id,), versions=filters.versions,
                        spec_versions=filters.spec_versions)
-    rows = list(session.execute(_select(viewer, collection_id, narrowed,
-                                        OBJECTS.c.owner_org_id)))
+    rows = list(session.execute(_select(viewer, collection_id, narrowed, "owners")))
     may_delete = Scope.SUBMIT in principal.scopes and all(
         viewer.is_hub_staff or r.owner_org_id == principal.organisation_id for r in rows)
     if not may_delete:
