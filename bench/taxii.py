@@ -577,6 +577,19 @@ def machine() -> str:
             f"{sqlite3.sqlite_version}")
 
 
+def yardstick() -> float:
+    """Millions of pure-Python loop steps per second on one core, best of three: which
+    machine the figures came from (hosts of the same kind have differed twofold)."""
+    best = 0.0
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for step in range(2_000_000):
+            total += step
+        best = max(best, 2.0 / (time.perf_counter() - started))
+    return best
+
+
 def versions(databases: list[str], pg_url: str) -> str:
     from importlib.metadata import version
 
@@ -715,7 +728,8 @@ def main() -> None:
         else:
             databases = ["sqlite"]
             console.print(f"note: PostgreSQL does not answer at {args.pg_url}: SQLite only")
-    console.print(f"machine: {machine()}")
+    console.print(f"machine: {machine()}; pure-Python yardstick {yardstick():.1f} M loop "
+                  "steps/s on one core")
     console.print(f"software: {versions(databases, args.pg_url)}, medallion {MEDALLION_VERSION}")
     analyze_pg = False
     if "postgresql" in databases and not autovacuum_on(args.pg_url):
