@@ -9,5 +9,6 @@ def all_metadata() -> MetaData:
     from renkei.core import models
     from renkei.logs import store  # noqa: F401  (registers the logs tables)
     from renkei.sharing import store as sharing_store  # noqa: F401  (the sharing tables)
+    from renkei.vulns import store as vulns_store  # noqa: F401  (the vulns tables)
 
     return models.Base.metadata

@@ -1,0 +1,300 @@
+"""Writing feed records into the store: idempotent, in batches, merged by CVE.
+
+A record is upserted by (source, id): one whose SHA-256 is unchanged writes nothing, one
+older than what is held (by ``modified``) is skipped, a newer or different one replaces
+the held one and its lookup rows. Records naming the same CVE are linked to one
+vulnerability; each keeps its own data. Rows are written with one multi-row statement per
+table and batch, because 250,000 records must import within a minute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from renkei.core.time import Clock
+from renkei.vulns.model import Advisory, EpssScore, FeedProblem, KevEntry, Record
+from renkei.vulns.store import (
+    ID_LENGTH,
+    AffectedName,
+    AffectedProduct,
+    EpssRow,
+    FeedImport,
+    FeedProblemRow,
+    KevEntryRow,
+    VulnAlias,
+    Vulnerability,
+    VulnLink,
+    VulnRecord,
+)
+
+BATCH = 2_000
+KEPT_PROBLEMS = 5_000  # problems stored per import; all are counted
+_PYPI_SEPARATORS = re.compile(r"[-_.]+")
+_CPE_SPLIT = re.compile(r"(?<!\\):")
+
+
+def package_key(ecosystem: str, name: str) -> tuple[str, str]:
+    """The loose (ecosystem, name) a match looks a package up by; the matcher then decides
+    exactly. "Debian:12" and "Debian" share a key; PyPI names are compared normalised."""
+    base = ecosystem.split(":", 1)[0].strip().lower()
+    key = name.strip().lower()
+    if base == "pypi":
+        key = _PYPI_SEPARATORS.sub("-", key)
+    return base[:60], key[:ID_LENGTH]
+
+
+def product_key(vendor: str, product: str) -> tuple[str, str]:
+    """The loose (vendor, product) a match looks a product up by (CPE style: lower case,
+    spaces as underscores)."""
+    def norm(text: str) -> str:
+        return text.strip().lower().replace(" ", "_").replace("\\", "")[:ID_LENGTH]
+    return norm(vendor), norm(product)
+
+
+def cpe_vendor_product(cpe: str) -> tuple[str, str] | None:
+    """Vendor and product of a CPE 2.3 formatted string or 2.2 URI; None if it is neither."""
+    if cpe.startswith("cpe:2.3:"):
+        parts = _CPE_SPLIT.split(cpe, maxsplit=5)
+        return (parts[3], parts[4]) if len(parts) > 5 else None
+    if cpe.startswith("cpe:/"):
+        parts = cpe[5:].split(":")
+        return (parts[1], parts[2]) if len(parts) > 2 else None
+    return None
+
+
+def record_json(advisory: Advisory) -> bytes:
+    """The record as stored: every field but ``raw`` (the normalised fields are the
+    source's own data; the raw document would double the store for nothing a match or a
+    person reads)."""
+    return orjson.dumps(dataclasses.replace(advisory, raw={}),
+                        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+
+
+@dataclass
+class ImportResult:
+    """What one import did; ``touched`` are the vulnerabilities added or changed (for alerts)."""
+
+    read: int = 0
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    older: int = 0
+    kev: int = 0
+    epss: int = 0
+    problems: int = 0
+    kept_problems: list[FeedProblem] = field(default_factory=list)
+    touched: set[int] = field(default_factory=set)
+    import_id: int | None = None
+
+    def counts(self) -> dict[str, int]:
+        return {"read": self.read, "added": self.added, "changed": self.changed,
+                "unchanged": self.unchanged, "older": self.older, "kev": self.kev,
+                "epss": self.epss, "problems": self.problems}
+
+
+def _batches(items: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def import_records(session: Session, clock: Clock, records: Iterable[Record], *,
+                   paths: Sequence[str] = (), on_batch: Callable[[int], None] | None = None,
+                   batch_size: int = BATCH) -> ImportResult:
+    """Store what a feed yields; every FeedProblem is counted and the first few thousand
+    kept. Runs in the caller's transaction (flushing batch by batch)."""
+    result = ImportResult()
+    run = FeedImport(started_at=clock.now(), paths=list(paths)[:100], counts={})
+    session.add(run)
+    session.flush()
+    result.import_id = run.id
+    for batch in _batches(records, batch_size):
+        advisories: dict[tuple[str, str], Advisory] = {}
+        kev: dict[str, KevEntry] = {}
+        epss: dict[str, EpssScore] = {}
+        for record in batch:
+            if isinstance(record, Advisory):
+                result.read += 1
+                key = (record.source.value, record.id[:ID_LENGTH])
+                held = advisories.get(key)
+                if held is None or _newer(record.modified, held.modified):
+                    advisories[key] = record
+            elif isinstance(record, KevEntry):
+                kev[record.cve] = record
+            elif isinstance(record, EpssScore):
+                epss[record.cve] = record
+            elif isinstance(record, FeedProblem):
+                result.problems += 1
+                if len(result.kept_problems) < KEPT_PROBLEMS:
+                    result.kept_problems.append(record)
+        if advisories:
+            _store_advisories(session, clock.now(), list(advisories.values()), result)
+        if kev:
+            _upsert(session, KevEntryRow, [_kev_row(e) for e in kev.values()], "cve")
+            result.kev += len(kev)
+        if epss:
+            _upsert(session, EpssRow, [{"cve": s.cve, "epss": s.epss, "percentile": s.percentile,
+                                        "scored_on": s.date} for s in epss.values()], "cve")
+            result.epss += len(epss)
+        if on_batch is not None:
+            on_batch(len(batch))
+    if result.kept_problems:
+        session.execute(insert(FeedProblemRow), [
+            {"import_id": run.id, "location": p.location[:1000],
+             "record_id": (p.record_id or None) and p.record_id[:ID_LENGTH],
+             "message": p.message[:2000]} for p in result.kept_problems])
+    run.finished_at = clock.now()
+    run.counts = result.counts()
+    session.flush()
+    return result
+
+
+def _newer(candidate: datetime | None, held: datetime | None) -> bool:
+    return candidate is not None and (held is None or candidate > held)
+
+
+def _kev_row(entry: KevEntry) -> dict[str, Any]:
+    return {"cve": entry.cve[:40], "vendor": entry.vendor, "product": entry.product,
+            "name": entry.name, "date_added": entry.date_added, "due_date": entry.due_date,
+            "ransomware": entry.ransomware, "action": entry.action, "notes": entry.notes}
+
+
+def _upsert(session: Session, table: type[Any], rows: list[dict[str, Any]], key: str) -> None:
+    """Insert or replace by primary key, in one statement per batch."""
+    dialect = session.get_bind().dialect.name
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = make(table)
+    columns = {c: getattr(stmt.excluded, c) for c in rows[0] if c != key}
+    session.execute(stmt.on_conflict_do_update(index_elements=[key], set_=columns), rows)
+
+
+def _store_advisories(session: Session, now: datetime, advisories: list[Advisory],
+                      result: ImportResult) -> None:
+    texts = {(a.source.value, a.id[:ID_LENGTH]): record_json(a) for a in advisories}
+    digests = {key: hashlib.sha256(text).hexdigest() for key, text in texts.items()}
+    held = {(r.source, r.record_id): r for r in session.execute(
+        select(VulnRecord.id, VulnRecord.source, VulnRecord.record_id, VulnRecord.digest,
+               VulnRecord.modified)
+        .where(tuple_(VulnRecord.source, VulnRecord.record_id).in_(list(texts))))}
+    new: list[Advisory] = []
+    changed: list[tuple[int, Advisory]] = []
+    for advisory in advisories:
+        key = (advisory.source.value, advisory.id[:ID_LENGTH])
+        row = held.get(key)
+        if row is None:
+            new.append(advisory)
+        elif row.digest == digests[key]:
+            result.unchanged += 1
+        elif advisory.modified is not None and row.modified is not None \
+                and advisory.modified < row.modified:
+            result.older += 1
+        else:
+            changed.append((row.id, advisory))
+    ids: dict[tuple[str, str], int] = {}
+    if changed:
+        old = [row_id for row_id, _ in changed]
+        for table in (VulnLink, VulnAlias, AffectedName, AffectedProduct):
+            session.execute(delete(table).where(table.record_id.in_(old)))
+        session.execute(update(VulnRecord), [
+            {"id": row_id, **_record_row(a, texts, digests, now)} for row_id, a in changed])
+        ids.update({(a.source.value, a.id[:ID_LENGTH]): row_id for row_id, a in changed})
+        result.changed += len(changed)
+    if new:
+        inserted = session.execute(
+            insert(VulnRecord).returning(VulnRecord.id, VulnRecord.source, VulnRecord.record_id,
+                                         sort_by_parameter_order=True),
+            [_record_row(a, texts, digests, now) for a in new])
+        ids.update({(r.source, r.record_id): r.id for r in inserted})
+        result.added += len(new)
+    written = [a for _, a in changed] + new
+    if written:
+        _write_lookups(session, now, written, ids, result)
+
+
+def _record_row(advisory: Advisory, texts: dict[tuple[str, str], bytes],
+                digests: dict[tuple[str, str], str], now: datetime) -> dict[str, Any]:
+    key = (advisory.source.value, advisory.id[:ID_LENGTH])
+    return {"source": key[0], "record_id": key[1], "modified": advisory.modified,
+            "published": advisory.published, "withdrawn": advisory.withdrawn,
+            "title": (advisory.title or advisory.summary)[:1000], "language": advisory.language,
+            "digest": digests[key], "data": texts[key].decode(), "imported_at": now}
+
+
+def _vulnerability_keys(advisory: Advisory) -> list[str]:
+    cves = advisory.cves
+    return [c[:ID_LENGTH] for c in cves] if cves else [advisory.id[:ID_LENGTH]]
+
+
+def _write_lookups(session: Session, now: datetime, written: list[Advisory],
+                   ids: dict[tuple[str, str], int], result: ImportResult) -> None:
+    """Links to vulnerabilities (made when new), aliases, and the package and product keys."""
+    wanted = {key for a in written for key in _vulnerability_keys(a)}
+    # a record without a CVE joins a vulnerability one of its aliases already keys
+    aliases_only = {alias[:ID_LENGTH] for a in written if not a.cves for alias in a.aliases}
+    known: dict[str, int] = {
+        key: ident for key, ident in session.execute(
+            select(Vulnerability.key, Vulnerability.id)
+            .where(Vulnerability.key.in_(wanted | aliases_only)))}
+    keys_of: dict[tuple[str, str], list[str]] = {}
+    for advisory in written:
+        keys = _vulnerability_keys(advisory)
+        if not advisory.cves:
+            joined = [alias[:ID_LENGTH] for alias in advisory.aliases
+                      if alias[:ID_LENGTH] in known]
+            keys = joined[:1] or keys
+        keys_of[(advisory.source.value, advisory.id[:ID_LENGTH])] = keys
+    missing = sorted({k for keys in keys_of.values() for k in keys} - set(known))
+    if missing:
+        made = session.execute(insert(Vulnerability).returning(Vulnerability.key, Vulnerability.id),
+                               [{"key": k, "first_seen": now, "updated_at": now} for k in missing])
+        known.update((key, ident) for key, ident in made)
+    touched = {known[k] for keys in keys_of.values() for k in keys}
+    stale = touched - {known[k] for k in missing}
+    if stale:
+        session.execute(update(Vulnerability).where(Vulnerability.id.in_(sorted(stale)))
+                        .values(updated_at=now))
+    result.touched |= touched
+    links, aliases, names, products = [], [], [], []
+    for advisory in written:
+        key = (advisory.source.value, advisory.id[:ID_LENGTH])
+        row_id = ids[key]
+        links += [{"vulnerability_id": v, "record_id": row_id}
+                  for v in sorted({known[k] for k in keys_of[key]})]
+        aliases += [{"alias": alias, "record_id": row_id}
+                    for alias in dict.fromkeys(i[:ID_LENGTH] for i in (advisory.id,
+                                                                        *advisory.aliases))]
+        names += [{"record_id": row_id, "ecosystem": e, "name": n}
+                  for e, n in dict.fromkeys(package_key(p.ecosystem, p.name)
+                                            for p in advisory.packages)]
+        products += [{"record_id": row_id, "vendor": v, "product": p}
+                     for v, p in sorted(_products_of(advisory))]
+    for table, rows in ((VulnLink, links), (VulnAlias, aliases), (AffectedName, names),
+                        (AffectedProduct, products)):
+        if rows:
+            session.execute(insert(table), rows)
+
+
+def _products_of(advisory: Advisory) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for configuration in advisory.configurations:
+        for node in configuration.nodes:
+            for match in node.matches:
+                if match.vulnerable and (pair := cpe_vendor_product(match.criteria)):
+                    found.add(product_key(*pair))
+    for product in advisory.products:
+        pair = cpe_vendor_product(product.cpe) if product.cpe else None
+        found.add(product_key(*(pair or (product.vendor, product.product))))
+    return found
