@@ -29,6 +29,7 @@ from renkei.vulns.model import (
     KevEntry,
     ProductVersions,
     RangeEvent,
+    Record,
     Source,
 )
 from renkei.vulns.store import (
@@ -166,7 +167,7 @@ def test_kev_and_epss_upsert_by_cve(db_session: Session, clock: FixedClock) -> N
 
 def test_problems_are_counted_kept_and_do_not_stop_the_rest(db_session: Session,
                                                             clock: FixedClock) -> None:
-    records = [FeedProblem("feed.json#3", "CVE-bad", "modified is not a timestamp"),
+    records: list[Record] = [FeedProblem("feed.json#3", "CVE-bad", "modified is not a timestamp"),
                nvd("CVE-2026-0002"), FeedProblem("feed.json#7", None, "not an object")]
     result = import_records(db_session, clock, records, batch_size=2)
     assert (result.added, result.problems) == (1, 2)

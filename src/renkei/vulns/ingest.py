@@ -244,10 +244,9 @@ def _write_lookups(session: Session, now: datetime, written: list[Advisory],
     wanted = {key for a in written for key in _vulnerability_keys(a)}
     # a record without a CVE joins a vulnerability one of its aliases already keys
     aliases_only = {alias[:ID_LENGTH] for a in written if not a.cves for alias in a.aliases}
-    known: dict[str, int] = {
-        key: ident for key, ident in session.execute(
-            select(Vulnerability.key, Vulnerability.id)
-            .where(Vulnerability.key.in_(wanted | aliases_only)))}
+    known: dict[str, int] = dict(session.execute(
+        select(Vulnerability.key, Vulnerability.id)
+        .where(Vulnerability.key.in_(wanted | aliases_only))).all())
     keys_of: dict[tuple[str, str], list[str]] = {}
     for advisory in written:
         keys = _vulnerability_keys(advisory)
