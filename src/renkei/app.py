@@ -16,6 +16,7 @@ from renkei.core.db import Database
 from renkei.core.time import Clock, SystemClock
 from renkei.sharing import api as sharing_api
 from renkei.sharing import stix, taxii, taxii_api
+from renkei.vulns import api as vulns_api
 
 
 def create_app(config: Config | None = None, *, clock: Clock | None = None,
@@ -45,5 +46,6 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None,
     app.add_exception_handler(Exception, http.on_unexpected_error)
     app.include_router(taxii_api.router)
     app.include_router(sharing_api.router)
-    app.add_middleware(http.Guard)
+    app.include_router(vulns_api.router)
+    app.add_middleware(http.Guard, larger={"/api/v1/vulns/": vulns_api.MAX_INVENTORY_BYTES})
     return app

@@ -183,3 +183,17 @@ def test_duplicates_within_a_batch_keep_the_newest(db_session: Session,
     result = import_records(db_session, clock, [newer, older])
     assert (result.read, result.added) == (2, 1)
     assert db_session.scalar(select(VulnRecord.title)) == "new"
+
+
+def test_a_stored_record_loads_back_as_it_was() -> None:
+    from renkei.vulns.ingest import load_advisory, record_json
+    from renkei.vulns.model import Severity, VersionBound
+
+    jvn = Advisory(source=Source.JVN, id="JVNDB-2026-000001", modified=T0, language="ja",
+                   aliases=("CVE-2026-0010",), severities=(Severity("CVSS_V3", "CVSS:3.0/AV:N",
+                                                                    9.8, "JVN"),),
+                   products=(ProductVersions("v", "p", None, "1.0 以上 2.0 未満",
+                                             VersionBound("1.0", True),
+                                             VersionBound("2.0", False)),))
+    for advisory in (osv("PYSEC-1", "CVE-1"), nvd("CVE-2026-0002"), jvn):
+        assert load_advisory(record_json(advisory)) == dataclasses.replace(advisory, raw={})

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -276,17 +276,25 @@ class Guard:
     response and cost a task per request on the paging path.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_REQUEST_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_REQUEST_BYTES,
+                 larger: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})  # path prefix -> its own bound (inventory uploads)
+
+    def _bound(self, scope: Scope_) -> int:
+        path = str(scope.get("path", ""))
+        return next((most for prefix, most in self.larger.items() if path.startswith(prefix)),
+                    self.max_bytes)
 
     async def __call__(self, scope: Scope_, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        most = self._bound(scope)
         length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            await self._too_large(scope, send)
+        if length is not None and (not length.isdigit() or int(length) > most):
+            await self._too_large(scope, send, most)
             return
         received = 0
         too_large = False
@@ -296,10 +304,10 @@ class Guard:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > most:
                     too_large = True
                     raise HttpError(413, "the request body is larger than {most} bytes",
-                                    most=self.max_bytes)
+                                    most=most)
             return message
 
         headers = DOCS_HEADERS if scope.get("path") in DOCS_PATHS else SECURITY_HEADERS
@@ -308,12 +316,12 @@ class Guard:
         except HttpError:
             if not too_large:
                 raise
-            await self._too_large(scope, send)
+            await self._too_large(scope, send, most)
 
-    async def _too_large(self, scope: Scope_, send: Send) -> None:
+    async def _too_large(self, scope: Scope_, send: Send, most: int) -> None:
         request = Request(scope)
         response = error_response(request, 413, "the request body is larger than {most} bytes",
-                                  {"most": self.max_bytes})
+                                  {"most": most})
         response.headers["connection"] = "close"
         await response(scope, _no_receive, _secured(send, SECURITY_HEADERS))
 

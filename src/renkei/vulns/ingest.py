@@ -16,16 +16,34 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import Table, delete, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from renkei.core.models import Base
 from renkei.core.time import Clock
-from renkei.vulns.model import Advisory, EpssScore, FeedProblem, KevEntry, Record
+from renkei.vulns.model import (
+    Advisory,
+    AffectedPackage,
+    AffectedRange,
+    CpeConfiguration,
+    CpeMatch,
+    CpeNode,
+    EpssScore,
+    EventKind,
+    FeedProblem,
+    KevEntry,
+    ProductVersions,
+    RangeEvent,
+    Record,
+    Severity,
+    Source,
+    VersionBound,
+)
 from renkei.vulns.store import (
     ID_LENGTH,
     AffectedName,
@@ -95,6 +113,7 @@ class ImportResult:
     kev: int = 0
     epss: int = 0
     problems: int = 0
+    alerts: int = 0  # new alerts the import raised (set by the service)
     kept_problems: list[FeedProblem] = field(default_factory=list)
     touched: set[int] = field(default_factory=set)
     import_id: int | None = None
@@ -102,7 +121,7 @@ class ImportResult:
     def counts(self) -> dict[str, int]:
         return {"read": self.read, "added": self.added, "changed": self.changed,
                 "unchanged": self.unchanged, "older": self.older, "kev": self.kev,
-                "epss": self.epss, "problems": self.problems}
+                "epss": self.epss, "problems": self.problems, "alerts": self.alerts}
 
 
 def _batches(items: Iterable[Record], size: int) -> Iterator[list[Record]]:
@@ -162,6 +181,12 @@ def import_records(session: Session, clock: Clock, records: Iterable[Record], *,
     return result
 
 
+def _table(model: type[Base]) -> Table:
+    """A model's table, for Core inserts: the ORM's bulk path costs a Python call per row
+    and, with RETURNING on SQLite, one statement per row."""
+    return cast(Table, model.__table__)
+
+
 def _newer(candidate: datetime | None, held: datetime | None) -> bool:
     return candidate is not None and (held is None or candidate > held)
 
@@ -213,11 +238,11 @@ def _store_advisories(session: Session, now: datetime, advisories: list[Advisory
         ids.update({(a.source.value, a.id[:ID_LENGTH]): row_id for row_id, a in changed})
         result.changed += len(changed)
     if new:
-        inserted = session.execute(
-            insert(VulnRecord).returning(VulnRecord.id, VulnRecord.source, VulnRecord.record_id,
-                                         sort_by_parameter_order=True),
-            [_record_row(a, texts, digests, now) for a in new])
-        ids.update({(r.source, r.record_id): r.id for r in inserted})
+        _insert_rows(session, VulnRecord, [_record_row(a, texts, digests, now) for a in new])
+        keys = [(a.source.value, a.id[:ID_LENGTH]) for a in new]
+        ids.update({(r.source, r.record_id): r.id for r in session.execute(
+            select(VulnRecord.id, VulnRecord.source, VulnRecord.record_id)
+            .where(tuple_(VulnRecord.source, VulnRecord.record_id).in_(keys)))})
         result.added += len(new)
     written = [a for _, a in changed] + new
     if written:
@@ -229,7 +254,8 @@ def _record_row(advisory: Advisory, texts: dict[tuple[str, str], bytes],
     key = (advisory.source.value, advisory.id[:ID_LENGTH])
     return {"source": key[0], "record_id": key[1], "modified": advisory.modified,
             "published": advisory.published, "withdrawn": advisory.withdrawn,
-            "title": (advisory.title or advisory.summary)[:1000], "language": advisory.language,
+            "title": (advisory.title or advisory.summary or advisory.details)[:1000],
+            "language": advisory.language,
             "digest": digests[key], "data": texts[key].decode(), "imported_at": now}
 
 
@@ -257,33 +283,69 @@ def _write_lookups(session: Session, now: datetime, written: list[Advisory],
         keys_of[(advisory.source.value, advisory.id[:ID_LENGTH])] = keys
     missing = sorted({k for keys in keys_of.values() for k in keys} - set(known))
     if missing:
-        made = session.execute(insert(Vulnerability).returning(Vulnerability.key, Vulnerability.id),
-                               [{"key": k, "first_seen": now, "updated_at": now} for k in missing])
-        known.update((key, ident) for key, ident in made)
+        _insert_rows(session, Vulnerability,
+                     [{"key": k, "first_seen": now, "updated_at": now} for k in missing])
+        known.update(session.execute(select(Vulnerability.key, Vulnerability.id)
+                                     .where(Vulnerability.key.in_(missing))).all())
     touched = {known[k] for keys in keys_of.values() for k in keys}
     stale = touched - {known[k] for k in missing}
     if stale:
         session.execute(update(Vulnerability).where(Vulnerability.id.in_(sorted(stale)))
                         .values(updated_at=now))
     result.touched |= touched
-    links, aliases, names, products = [], [], [], []
+    links: list[tuple[Any, ...]] = []
+    aliases: list[tuple[Any, ...]] = []
+    names: list[tuple[Any, ...]] = []
+    products: list[tuple[Any, ...]] = []
     for advisory in written:
         key = (advisory.source.value, advisory.id[:ID_LENGTH])
         row_id = ids[key]
-        links += [{"vulnerability_id": v, "record_id": row_id}
-                  for v in sorted({known[k] for k in keys_of[key]})]
-        aliases += [{"alias": alias, "record_id": row_id}
-                    for alias in dict.fromkeys(i[:ID_LENGTH] for i in (advisory.id,
-                                                                        *advisory.aliases))]
-        names += [{"record_id": row_id, "ecosystem": e, "name": n}
-                  for e, n in dict.fromkeys(package_key(p.ecosystem, p.name)
-                                            for p in advisory.packages)]
-        products += [{"record_id": row_id, "vendor": v, "product": p}
-                     for v, p in sorted(_products_of(advisory))]
-    for table, rows in ((VulnLink, links), (VulnAlias, aliases), (AffectedName, names),
-                        (AffectedProduct, products)):
-        if rows:
-            session.execute(insert(table), rows)
+        links += [(v, row_id) for v in sorted({known[k] for k in keys_of[key]})]
+        aliases += [(alias, row_id) for alias in dict.fromkeys(
+            i[:ID_LENGTH] for i in (advisory.id, *advisory.aliases))]
+        names += [(row_id, e, n) for e, n in dict.fromkeys(
+            package_key(p.ecosystem, p.name) for p in advisory.packages)]
+        products += [(row_id, v, p) for v, p in sorted(_products_of(advisory))]
+    _insert_plain(session, VulnLink, ("vulnerability_id", "record_id"), links)
+    _insert_plain(session, VulnAlias, ("alias", "record_id"), aliases)
+    _insert_plain(session, AffectedName, ("record_id", "ecosystem", "name"), names)
+    _insert_plain(session, AffectedProduct, ("record_id", "vendor", "product"), products)
+
+
+def _insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Rows with typed values (datetimes): COPY on PostgreSQL, a Core executemany on SQLite,
+    where SQLAlchemy writes datetimes in the form its reads expect."""
+    if session.get_bind().dialect.name == "postgresql":
+        _insert_plain(session, model, tuple(rows[0]), [tuple(r.values()) for r in rows])
+    else:
+        session.execute(insert(_table(model)), rows)
+
+
+def _insert_plain(session: Session, model: type[Base], columns: tuple[str, ...],
+                  rows: list[tuple[Any, ...]]) -> None:
+    """Rows handed to the database in bulk: COPY on PostgreSQL, the driver's executemany on
+    SQLite. For the ~100,000 lookup rows of a large import, SQLAlchemy's per-row parameter
+    processing, or PostgreSQL executing one INSERT per row, cost more than the data.
+    Values must be plain (ints, strings, aware datetimes on PostgreSQL)."""
+    if not rows:
+        return
+    connection = session.connection()
+    table = _table(model).name
+    if connection.dialect.name == "postgresql":
+        from psycopg import sql
+
+        copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(copy) as sink:
+            for row in rows:
+                sink.write_row(row)
+        return
+    # table and column names are this module's constants; the values are bound parameters
+    statement = (f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                 f"VALUES ({', '.join(['?'] * len(columns))})")
+    connection.exec_driver_sql(statement, rows)
 
 
 def _products_of(advisory: Advisory) -> set[tuple[str, str]]:
@@ -297,3 +359,38 @@ def _products_of(advisory: Advisory) -> set[tuple[str, str]]:
         pair = cpe_vendor_product(product.cpe) if product.cpe else None
         found.add(product_key(*(pair or (product.vendor, product.product))))
     return found
+
+
+def _when(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _bound(value: dict[str, Any] | None) -> VersionBound | None:
+    return None if value is None else VersionBound(value["version"], value["inclusive"])
+
+
+def load_advisory(text: str | bytes) -> Advisory:
+    """A stored record back as an Advisory (the inverse of ``record_json``)."""
+    d = orjson.loads(text)
+    return Advisory(
+        source=Source(d["source"]), id=d["id"], modified=_when(d["modified"]),
+        published=_when(d["published"]), withdrawn=_when(d["withdrawn"]),
+        aliases=tuple(d["aliases"]), title=d["title"], summary=d["summary"],
+        details=d["details"], language=d["language"], cwes=tuple(d["cwes"]),
+        references=tuple(d["references"]),
+        severities=tuple(Severity(**s) for s in d["severities"]),
+        packages=tuple(AffectedPackage(
+            ecosystem=p["ecosystem"], name=p["name"], purl=p["purl"],
+            versions=tuple(p["versions"]),
+            ranges=tuple(AffectedRange(r["type"], tuple(RangeEvent(EventKind(e["kind"]),
+                                                                   e["version"])
+                                                        for e in r["events"]), r["repo"])
+                         for r in p["ranges"])) for p in d["packages"]),
+        configurations=tuple(CpeConfiguration(
+            nodes=tuple(CpeNode(n["operator"], tuple(CpeMatch(**m) for m in n["matches"]),
+                                n["negate"]) for n in c["nodes"]),
+            operator=c["operator"], negate=c["negate"]) for c in d["configurations"]),
+        products=tuple(ProductVersions(
+            vendor=p["vendor"], product=p["product"], cpe=p["cpe"], text=p["text"],
+            lower=_bound(p["lower"]), upper=_bound(p["upper"]), exact=tuple(p["exact"]),
+            parsed=p["parsed"]) for p in d["products"]))

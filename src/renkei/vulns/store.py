@@ -158,3 +158,139 @@ class FeedProblemRow(Base):
     location: Mapped[str] = mapped_column(Text)
     record_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
     message: Mapped[str] = mapped_column(Text)
+
+
+class Asset(Base):
+    """A member's registered inventory (an SBOM, a lock file, a list of products): its
+    components are replaced when the member registers it again under the same name."""
+
+    __tablename__ = "vuln_assets"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    format: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AssetComponent(Base):
+    """One component of an asset, as the inventory named it."""
+
+    __tablename__ = "vuln_asset_components"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("vuln_assets.id", ondelete="CASCADE"),
+                                          index=True)
+    given: Mapped[str] = mapped_column(Text)
+    version: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    purl: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cpe: Mapped[str | None] = mapped_column(Text, nullable=True)
+    ecosystem: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    name: Mapped[str] = mapped_column(Text, default="")
+    location: Mapped[str] = mapped_column(Text, default="")
+
+
+class Suppression(Base):
+    """A member's decision that a vulnerability does not concern a component (a false
+    positive) or is accepted: with a reason and an expiry, after which alerts show again.
+    ``component`` is the component as given, or "*" for every component."""
+
+    __tablename__ = "vuln_suppressions"
+    __table_args__ = (UniqueConstraint("organisation_id", "vulnerability", "component"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    vulnerability: Mapped[str] = mapped_column(String(ID_LENGTH))
+    component: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))  # false_positive | accepted_risk
+    reason: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class Subscription(Base):
+    """A member's wish to hear of advisories about a product, a vendor or a keyword, also
+    before any CVE exists for it."""
+
+    __tablename__ = "vuln_subscriptions"
+    __table_args__ = (UniqueConstraint("organisation_id", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # product | vendor | keyword
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class Alert(Base):
+    """A vulnerability that concerns a member: through an asset's components, or through a
+    subscription. One per (member, asset or subscription, vulnerability), never twice:
+    a later change of the vulnerability updates it (``updated_at``) instead."""
+
+    __tablename__ = "vuln_alerts"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "asset_id", "subscription_id", "vulnerability_id"),
+        Index("ix_vuln_alerts_feed", "organisation_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"))
+    asset_id: Mapped[int] = mapped_column(Integer, default=0)  # 0: through a subscription
+    subscription_id: Mapped[int] = mapped_column(Integer, default=0)  # 0: through an asset
+    vulnerability_id: Mapped[int] = mapped_column(
+        ForeignKey("vulnerabilities.id", ondelete="CASCADE"), index=True)
+    priority: Mapped[float] = mapped_column(Float)
+    cvss: Mapped[float | None] = mapped_column(Float, nullable=True)
+    kev: Mapped[bool] = mapped_column(Boolean, default=False)
+    epss: Mapped[float | None] = mapped_column(Float, nullable=True)
+    certain: Mapped[bool] = mapped_column(Boolean, default=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    components: Mapped[list[str]] = mapped_column(JSON)
+    why: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CvdCase(Base):
+    """A vulnerability reported to the hub by a finder, coordinated with the product's
+    vendor until publication (the 届出 scheme). ``state`` follows the newest event; the
+    events are the record. The finder's identity is read by the hub's staff only."""
+
+    __tablename__ = "vuln_cvd_cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    vendor: Mapped[str] = mapped_column(String(200))
+    product: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    finder_name: Mapped[str] = mapped_column(String(200))
+    finder_contact: Mapped[str] = mapped_column(String(200))
+    vendor_contact: Mapped[str] = mapped_column(String(200), default="")
+    cve: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    state: Mapped[str] = mapped_column(String(30), index=True)
+    publication_date: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CvdEvent(Base):
+    """One step of a case, appended and never changed."""
+
+    __tablename__ = "vuln_cvd_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("vuln_cvd_cases.id", ondelete="CASCADE"),
+                                         index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(30))  # the case's state after this event

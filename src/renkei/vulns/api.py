@@ -1,0 +1,210 @@
+"""The vulns domain's REST API under ``/api/v1/vulns``.
+
+Vulnerability records come from public feeds: any authenticated caller may read them.
+Assets, alerts, suppressions and subscriptions belong to one member: a member reads and
+changes only its own; the hub's staff read every member's (``?org=``). Bodies are bounded
+by the HTTP guard; an inventory is parsed by the same readers as the CLI's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from renkei.core import orgs
+from renkei.core.http import HttpError, work
+from renkei.core.members import Principal
+from renkei.core.models import Scope
+from renkei.sharing.policy import Viewer
+from renkei.vulns import alerts, publish, service
+
+router = APIRouter(prefix="/api/v1/vulns", tags=["vulns"])
+MAX_INVENTORY_BYTES = 16 * 1024 * 1024
+
+
+def _organisation(session: Any, principal: Principal, org: str | None) -> int | None:
+    """Whose data a call is about: the caller's own; the hub's staff may name a member (or
+    none: every member's)."""
+    if Viewer.of(principal).is_hub_staff:
+        return orgs.require(session, org).id if org else None
+    if org and org != principal.organisation_name:
+        raise HttpError(404, "no organisation {name}", name=org[:100])
+    return principal.organisation_id
+
+
+def _inventory(body: bytes) -> bytes:
+    """The uploaded inventory, checked once the caller is known (401 before 400)."""
+    if not body:
+        raise HttpError(400, "send the inventory file as the request body")
+    if len(body) > MAX_INVENTORY_BYTES:
+        raise HttpError(413, "an inventory is at most {limit} bytes", limit=MAX_INVENTORY_BYTES)
+    return body
+
+
+class FindingOut(BaseModel):
+    component: str
+    version: str | None
+    vulnerability: str
+    aliases: list[str]
+    cvss: dict[str, Any] | None
+    kev: bool
+    epss: float | None
+    certain: bool
+    why: list[str]
+    sources: list[str]
+    location: str
+
+
+class AlertOut(BaseModel):
+    id: int
+    vulnerability: str
+    asset_id: int | None
+    subscription_id: int | None
+    priority: float
+    cvss: float | None
+    kev: bool
+    epss: float | None
+    certain: bool
+    components: list[str]
+    why: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class AssetOut(BaseModel):
+    id: int
+    name: str
+    format: str
+    components: int
+    updated_at: datetime
+    new_alerts: int | None = None
+
+
+class SuppressionIn(BaseModel):
+    vulnerability: str = Field(max_length=200)
+    component: str = Field("*", max_length=2000)
+    kind: str = Field(pattern="^(false_positive|accepted_risk)$")
+    reason: str = Field(min_length=1, max_length=2000)
+    expires_at: datetime
+
+
+class SubscriptionIn(BaseModel):
+    kind: str = Field(pattern="^(product|vendor|keyword)$")
+    value: str = Field(min_length=3, max_length=200)
+
+
+@router.post("/match", summary="Match an inventory (not stored) against the held vulnerabilities",
+             response_model=list[FindingOut],
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+async def match(request: Request,
+                name: Annotated[str, Query(max_length=200, description="The file's name, for "
+                                           "format detection (requirements.txt, …)")] = "inventory.txt",
+                ) -> list[dict[str, Any]]:
+    from renkei.vulns.inventory import parse_inventory
+
+    body = await request.body()
+    with work(request) as w:
+        read = parse_inventory(_inventory(body), name)
+        return [f.as_json() for f in service.match_components(w.session, read.components)]
+
+
+@router.get("/alerts", summary="Alerts: your own; the hub's staff: every member's or one's",
+            response_model=list[AlertOut])
+def list_alerts(request: Request, org: str | None = None,
+                limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[AlertOut]:
+    with work(request) as w:
+        rows = alerts.alerts_of(w.session, _organisation(w.session, w.principal, org),
+                                limit=limit)
+        return [AlertOut(id=a.id, vulnerability=key, asset_id=a.asset_id or None,
+                         subscription_id=a.subscription_id or None, priority=a.priority,
+                         cvss=a.cvss, kev=a.kev, epss=a.epss, certain=a.certain,
+                         components=a.components, why=a.why, created_at=a.created_at,
+                         updated_at=a.updated_at) for a, key in rows]
+
+
+@router.get("/feed.{fmt}", summary="Your alerts as a feed: atom, rss or json",
+            response_class=Response)
+def feed(fmt: str, request: Request) -> Response:
+    if fmt not in publish.FEED_FORMATS:
+        raise HttpError(404, "no feed format {format}", format=fmt[:20])
+    with work(request) as w:
+        rows = alerts.alerts_of(w.session, w.principal.organisation_id, limit=200)
+        base = str(request.base_url).rstrip("/")
+        body, media = publish.alert_feed(rows, organisation=w.principal.organisation_name,
+                                         base_url=base, fmt=fmt, now=w.clock.now())
+        return Response(body, media_type=media)
+
+
+@router.get("/assets", summary="Registered assets", response_model=list[AssetOut])
+def list_assets(request: Request, org: str | None = None) -> list[AssetOut]:
+    with work(request) as w:
+        rows = alerts.assets_of(w.session, _organisation(w.session, w.principal, org))
+        return [AssetOut(id=a.id, name=a.name, format=a.format, components=n,
+                         updated_at=a.updated_at) for a, n in rows]
+
+
+@router.put("/assets/{name}", summary="Register (or replace) one of your assets",
+            response_model=AssetOut,
+            openapi_extra={"requestBody": {"required": True, "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+async def put_asset(name: str, request: Request,
+                    filename: Annotated[str, Query(max_length=200)] = "inventory.txt",
+                    ) -> AssetOut:
+    from renkei.vulns.inventory import parse_inventory
+
+    body = await request.body()
+    with work(request, Scope.SUBMIT) as w:
+        read = parse_inventory(_inventory(body), filename)
+        asset, raised = alerts.register_asset(
+            w.session, w.clock, w.principal.organisation_id, name, read.components,
+            read.format, actor=w.principal.actor, source=w.source)
+        return AssetOut(id=asset.id, name=asset.name, format=asset.format,
+                        components=len(read.components), updated_at=asset.updated_at,
+                        new_alerts=raised)
+
+
+@router.post("/suppressions", summary="Suppress a vulnerability for one of your components",
+             status_code=201)
+def add_suppression(body: SuppressionIn, request: Request) -> dict[str, Any]:
+    with work(request, Scope.SUBMIT) as w:
+        row = alerts.suppress(w.session, w.clock, w.principal.organisation_id,
+                              body.vulnerability, body.component, body.kind, body.reason,
+                              body.expires_at, actor=w.principal.actor, source=w.source)
+        return {"id": row.id, "expires_at": row.expires_at.isoformat()}
+
+
+@router.post("/subscriptions", summary="Follow a product, vendor or keyword", status_code=201)
+def add_subscription(body: SubscriptionIn, request: Request) -> dict[str, Any]:
+    with work(request, Scope.SUBMIT) as w:
+        row, raised = alerts.subscribe(w.session, w.clock, w.principal.organisation_id,
+                                       body.kind, body.value, actor=w.principal.actor,
+                                       source=w.source)
+        return {"id": row.id, "new_alerts": raised}
+
+
+@router.get("/{key}/osv", summary="The hub's OSV record of a vulnerability")
+def osv(key: str, request: Request) -> dict[str, Any]:
+    with work(request) as w:
+        return publish.osv_advisory(key, publish.records_of(w.session, key), _hub(w.session))
+
+
+@router.get("/{key}/csaf", summary="The hub's CSAF 2.0 advisory of a vulnerability")
+def csaf(key: str, request: Request) -> dict[str, Any]:
+    with work(request) as w:
+        return publish.csaf_advisory(key, publish.records_of(w.session, key), _hub(w.session),
+                                     w.clock.now())
+
+
+@router.get("/{key}", summary="A vulnerability: each source's record, KEV and EPSS")
+def vulnerability(key: str, request: Request) -> dict[str, Any]:
+    with work(request) as w:
+        return service.describe(w.session, key)
+
+
+def _hub(session: Any) -> str:
+    hub = orgs.hub(session)
+    return hub.name if hub else "renkei hub"

@@ -1,0 +1,167 @@
+"""The vulns REST API through the real application: matching, assets, alerts and feeds
+that belong to one member, the hub's advisories; and attempts to read another member's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from fastapi.testclient import TestClient
+
+from renkei.app import create_app
+from renkei.core import members, orgs
+from renkei.core.config import load_config
+from renkei.core.db import Database
+from renkei.core.time import SystemClock
+from renkei.vulns.ingest import import_records
+from renkei.vulns.model import (
+    Advisory,
+    AffectedPackage,
+    AffectedRange,
+    EventKind,
+    RangeEvent,
+    Severity,
+    Source,
+)
+
+REQUIREMENTS = b"django==4.2.1\nrequests==2.32.0\n"
+
+
+def django() -> Advisory:
+    return Advisory(
+        source=Source.OSV, id="PYSEC-2026-1", modified=datetime(2026, 3, 1, tzinfo=UTC),
+        aliases=("CVE-2026-0001",), summary="SQL injection <script>alert(1)</script>",
+        severities=(Severity("CVSS_V3", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),),
+        packages=(AffectedPackage("PyPI", "django", ranges=(AffectedRange("ECOSYSTEM", (
+            RangeEvent(EventKind.INTRODUCED, "4.2"), RangeEvent(EventKind.FIXED, "4.2.8"))),)),))
+
+
+@dataclass
+class Hub:
+    client: TestClient
+    tokens: dict[str, str]
+
+    def as_(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+@pytest.fixture
+def hub(tmp_path: Path, empty_database_url: str) -> Iterator[Hub]:
+    clock = SystemClock()
+    db = Database(empty_database_url)
+    tokens = {}
+    with db.session() as s:
+        made = {"hub": orgs.add(s, clock, "Hub", hub=True),
+                "acme": orgs.add(s, clock, "Acme Bank", communities=["finance"]),
+                "telco": orgs.add(s, clock, "Telco", communities=["telecom"])}
+        for who, scopes in (("hub", "read,submit,admin"), ("acme", "read,submit"),
+                            ("telco", "read,submit"), ("acme-reader", "read")):
+            org = made[who.split("-")[0]]
+            tokens[who] = members.create_token(s, clock, organisation=org,
+                                               scopes=scopes).token
+        import_records(s, clock, [django()])
+    db.dispose()
+    config = load_config({"RENKEI_HOME": str(tmp_path),
+                          "RENKEI_DATABASE_URL": empty_database_url})
+    with TestClient(create_app(config, validation_workers=1)) as client:
+        yield Hub(client, tokens)
+
+
+def test_match_an_inventory_without_storing_it(hub: Hub) -> None:
+    response = hub.client.post("/api/v1/vulns/match?name=requirements.txt",
+                               content=REQUIREMENTS, headers=hub.as_("acme-reader"))
+    assert response.status_code == 200, response.text
+    (finding,) = response.json()
+    assert finding["component"] == "django==4.2.1"
+    assert finding["vulnerability"] == "CVE-2026-0001"
+    assert finding["cvss"]["score"] == 9.8
+    assert hub.client.post("/api/v1/vulns/match", content=b"").status_code == 401
+
+
+def test_assets_alerts_and_feeds_are_the_members_own(hub: Hub) -> None:
+    put = hub.client.put("/api/v1/vulns/assets/web?filename=requirements.txt",
+                         content=REQUIREMENTS, headers=hub.as_("acme"))
+    assert put.status_code == 200, put.text
+    assert put.json()["new_alerts"] == 1
+    refused = hub.client.put("/api/v1/vulns/assets/web?filename=requirements.txt",
+                             content=REQUIREMENTS, headers=hub.as_("acme-reader"))
+    assert refused.status_code == 403, "registering needs the submit scope"
+
+    mine = hub.client.get("/api/v1/vulns/alerts", headers=hub.as_("acme")).json()
+    assert [a["vulnerability"] for a in mine] == ["CVE-2026-0001"]
+    assert hub.client.get("/api/v1/vulns/alerts", headers=hub.as_("telco")).json() == []
+    asking = hub.client.get("/api/v1/vulns/alerts?org=Acme%20Bank", headers=hub.as_("telco"))
+    assert asking.status_code == 404, "a member cannot name another member"
+    assert hub.client.get("/api/v1/vulns/assets?org=Acme%20Bank",
+                          headers=hub.as_("telco")).status_code == 404
+    everyone = hub.client.get("/api/v1/vulns/alerts", headers=hub.as_("hub")).json()
+    assert len(everyone) == 1, "the hub's staff see every member's alerts"
+
+    for fmt, media in (("atom", "application/atom+xml"), ("rss", "application/rss+xml")):
+        feed = hub.client.get(f"/api/v1/vulns/feed.{fmt}", headers=hub.as_("acme"))
+        assert feed.status_code == 200
+        assert feed.headers["content-type"].startswith(media)
+        ElementTree.fromstring(feed.content)  # well-formed
+        assert b"CVE-2026-0001" in feed.content
+        other = hub.client.get(f"/api/v1/vulns/feed.{fmt}", headers=hub.as_("telco"))
+        assert b"CVE-2026-0001" not in other.content
+    items = hub.client.get("/api/v1/vulns/feed.json", headers=hub.as_("acme")).json()["items"]
+    assert items[0]["_renkei"]["components"] == ["django==4.2.1"]
+    assert hub.client.get("/api/v1/vulns/feed.exe", headers=hub.as_("acme")).status_code == 404
+
+
+def test_suppressions_and_subscriptions(hub: Hub) -> None:
+    hub.client.put("/api/v1/vulns/assets/web?filename=requirements.txt",
+                   content=REQUIREMENTS, headers=hub.as_("telco"))
+    expires = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    made = hub.client.post("/api/v1/vulns/suppressions", headers=hub.as_("telco"), json={
+        "vulnerability": "CVE-2026-0001", "kind": "accepted_risk", "reason": "WAF rule",
+        "expires_at": expires})
+    assert made.status_code == 201, made.text
+    bad = hub.client.post("/api/v1/vulns/suppressions", headers=hub.as_("telco"), json={
+        "vulnerability": "CVE-2026-0001", "kind": "ignore", "reason": "x",
+        "expires_at": expires})
+    assert bad.status_code == 400
+    sub = hub.client.post("/api/v1/vulns/subscriptions", headers=hub.as_("acme"),
+                          json={"kind": "keyword", "value": "SQL injection"})
+    assert sub.status_code == 201
+    assert sub.json()["new_alerts"] == 1
+
+
+def test_a_vulnerability_and_the_hubs_advisories(hub: Hub) -> None:
+    shown = hub.client.get("/api/v1/vulns/CVE-2026-0001", headers=hub.as_("acme-reader"))
+    assert shown.status_code == 200
+    assert shown.json()["records"][0]["cvss"][0]["computed_score"] == 9.8
+    osv = hub.client.get("/api/v1/vulns/CVE-2026-0001/osv", headers=hub.as_("acme")).json()
+    assert osv["affected"][0]["ranges"][0]["events"] == [{"introduced": "4.2"},
+                                                         {"fixed": "4.2.8"}]
+    csaf = hub.client.get("/api/v1/vulns/CVE-2026-0001/csaf", headers=hub.as_("acme")).json()
+    from renkei.vulns.feeds.csaf import validate_csaf
+
+    problems = validate_csaf(csaf)
+    if problems and "unavailable" in problems[0]:
+        pytest.skip("the CSAF schema package is not installed")
+    assert problems == []
+    missing = hub.client.get("/api/v1/vulns/CVE-1999-0001", headers=hub.as_("acme"))
+    assert missing.status_code == 404
+    assert "CVE-1999-0001" in missing.text
+
+
+def test_bodies_are_bounded(hub: Hub) -> None:
+    from renkei.core.http import MAX_REQUEST_BYTES
+    from renkei.vulns.api import MAX_INVENTORY_BYTES
+
+    sbom = b"pkg:pypi/django@4.2.1\n" * ((MAX_REQUEST_BYTES // 22) + 10)
+    allowed = hub.client.post("/api/v1/vulns/match?name=purls.txt", content=sbom,
+                              headers=hub.as_("acme"))
+    assert allowed.status_code == 200, "an inventory may be larger than other bodies"
+    huge = b"x" * (MAX_INVENTORY_BYTES + 1)
+    assert hub.client.post("/api/v1/vulns/match", content=huge,
+                           headers=hub.as_("acme")).status_code == 413
+    elsewhere = hub.client.post("/api/v1/sharing/submissions", content=sbom,
+                                headers={**hub.as_("acme"), "Content-Type": "application/json"})
+    assert elsewhere.status_code == 413
