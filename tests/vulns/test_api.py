@@ -146,6 +146,8 @@ def test_a_vulnerability_and_the_hubs_advisories(hub: Hub) -> None:
     if problems and "unavailable" in problems[0]:
         pytest.skip("the CSAF schema package is not installed")
     assert problems == []
+    by_alias = hub.client.get("/api/v1/vulns/PYSEC-2026-1", headers=hub.as_("acme"))
+    assert by_alias.json()["records"][0]["id"] == "PYSEC-2026-1"
     missing = hub.client.get("/api/v1/vulns/CVE-1999-0001", headers=hub.as_("acme"))
     assert missing.status_code == 404
     assert "CVE-1999-0001" in missing.text

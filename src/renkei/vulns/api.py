@@ -189,14 +189,15 @@ def add_subscription(body: SubscriptionIn, request: Request) -> dict[str, Any]:
 @router.get("/{key}/osv", summary="The hub's OSV record of a vulnerability")
 def osv(key: str, request: Request) -> dict[str, Any]:
     with work(request) as w:
-        return publish.osv_advisory(key, publish.records_of(w.session, key), _hub(w.session))
+        found, records = publish.records_of(w.session, key)
+        return publish.osv_advisory(found, records, _hub(w.session))
 
 
 @router.get("/{key}/csaf", summary="The hub's CSAF 2.0 advisory of a vulnerability")
 def csaf(key: str, request: Request) -> dict[str, Any]:
     with work(request) as w:
-        return publish.csaf_advisory(key, publish.records_of(w.session, key), _hub(w.session),
-                                     w.clock.now())
+        found, records = publish.records_of(w.session, key)
+        return publish.csaf_advisory(found, records, _hub(w.session), w.clock.now())
 
 
 @router.get("/{key}", summary="A vulnerability: each source's record, KEV and EPSS")

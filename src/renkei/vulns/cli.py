@@ -188,7 +188,7 @@ def advisory(
     from renkei.vulns import publish
 
     with _session() as (session, _):
-        records = publish.records_of(session, key)
+        key, records = publish.records_of(session, key)
         hub = orgs.hub(session)
         name = hub.name if hub else "renkei hub"
         if fmt == "osv":

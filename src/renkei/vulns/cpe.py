@@ -25,6 +25,7 @@ __all__ = [
     "Wildcard",
     "attribute_match",
     "format_value",
+    "formatted_or_none",
     "name_match",
     "parse",
     "parse_uri",
@@ -202,6 +203,18 @@ def format_value(value: Value) -> str:
     if value in ("-", "*"):
         return "\\" + value
     return _escape(value)
+
+
+def formatted_or_none(text: str) -> str | None:
+    """A CPE 2.3 formatted string or 2.2 URI as the canonical 2.3 formatted string; None
+    when it is neither (feeds carry malformed names now and then)."""
+    text = (text or "").strip()
+    if len(text) > 1024:
+        return None
+    try:
+        return to_formatted(text)
+    except ValueError:
+        return None
 
 
 def to_formatted(name: CpeName | str) -> str:

@@ -18,7 +18,7 @@ from renkei.core.errors import UserError
 from renkei.vulns.ingest import load_advisory
 from renkei.vulns.model import Advisory
 from renkei.vulns.scoring import highest_cvss
-from renkei.vulns.store import Alert, Vulnerability, VulnLink, VulnRecord
+from renkei.vulns.store import Alert, VulnAlias, Vulnerability, VulnLink, VulnRecord
 
 FEED_FORMATS = ("atom", "rss", "json")
 
@@ -84,16 +84,22 @@ def _json_feed(alerts: list[tuple[Alert, str]], organisation: str, base_url: str
 # --- advisories --------------------------------------------------------------------------
 
 
-def records_of(session: Session, key: str) -> list[Advisory]:
-    """The held records linked to a vulnerability (by its key, CVE id or a record id)."""
+def records_of(session: Session, key: str) -> tuple[str, list[Advisory]]:
+    """The vulnerability's key and the held records linked to it, found by its key (CVE
+    id) or by any id of its records."""
     vulnerability = session.scalar(select(Vulnerability).where(Vulnerability.key == key))
+    if vulnerability is None:  # a record's id or alias (GHSA-…, JVNDB-…) finds it too
+        vulnerability = session.scalar(
+            select(Vulnerability).join(VulnLink, VulnLink.vulnerability_id == Vulnerability.id)
+            .join(VulnAlias, VulnAlias.record_id == VulnLink.record_id)
+            .where(VulnAlias.alias == key).order_by(Vulnerability.key).limit(1))
     if vulnerability is None:
         raise NotFoundError("no vulnerability {id}", id=key[:200])
     texts = session.scalars(select(VulnRecord.data)
                             .join(VulnLink, VulnLink.record_id == VulnRecord.id)
                             .where(VulnLink.vulnerability_id == vulnerability.id)
                             .order_by(VulnRecord.source, VulnRecord.record_id))
-    return [load_advisory(text) for text in texts]
+    return vulnerability.key, [load_advisory(text) for text in texts]
 
 
 def _stamp(value: datetime | None) -> str | None:

@@ -231,7 +231,7 @@ def describe(session: Session, key: str) -> dict[str, object]:
     from renkei.vulns.publish import records_of
     from renkei.vulns.scoring import read_cvss
 
-    records = records_of(session, key)
+    key, records = records_of(session, key)
     ids = sorted({i for r in records for i in (r.id, *r.aliases)} | {key})
     cves = [i for i in ids if i.startswith("CVE-")]
     kev = session.scalars(select(KevEntryRow).where(KevEntryRow.cve.in_(cves))).first()

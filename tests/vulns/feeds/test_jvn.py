@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from renkei.vulns.cpe import formatted_or_none
 from renkei.vulns.feeds import jvn
 from renkei.vulns.model import Advisory, FeedProblem, Source, VersionBound
 
@@ -261,16 +262,15 @@ def test_other_xml_is_not_jvn() -> None:
         ("CPE:/A:Foo:Bar", "cpe:2.3:a:foo:bar:*:*:*:*:*:*:*:*"),
         ("cpe:2.3:a:foo:bar:1.0:*:*:*:*:*:*:*", "cpe:2.3:a:foo:bar:1.0:*:*:*:*:*:*:*"),
         ("cpe:/x:foo:bar", None),
-        ("cpe:/a:a!b:c", None),
+        ("cpe:/a:a!b:c", r"cpe:2.3:a:a\!b:c:*:*:*:*:*:*:*:*"),
         ("cpe:/a:foo:bar:1:2:3:4:5", None),
         ("cpe:/a:foo:bar:1.0::~x~y", None),
-        ("cpe:/a:foo:%zz", None),
         ("not a cpe", None),
-        ("cpe:2.3:a:foo", None),
+        ("cpe:2.3:a:foo", "cpe:2.3:a:foo:*:*:*:*:*:*:*:*:*"),
     ],
 )
-def test_cpe_uri_to_fs(uri: str, fs: str | None) -> None:
-    assert jvn.cpe_uri_to_fs(uri) == fs
+def test_cpe_names_in_feeds_are_made_canonical(uri: str, fs: str | None) -> None:
+    assert formatted_or_none(uri) == fs
 
 
 def test_long_fields_are_bounded() -> None:

@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 from packageurl import PackageURL
 
-from renkei.vulns.feeds.jvn import cpe_uri_to_fs
+from renkei.vulns.cpe import formatted_or_none
 from renkei.vulns.model import (
     Advisory,
     AffectedPackage,
@@ -342,7 +342,7 @@ def _product(info: dict[str, Any], status: str) -> ProductVersions:
     """A product named by CPE or by its branch path, its version text read for bounds."""
     helper = info["helper"]
     cpe_raw = _str(helper.get("cpe")).strip()
-    cpe = cpe_uri_to_fs(cpe_raw) if cpe_raw else None
+    cpe = formatted_or_none(cpe_raw) if cpe_raw else None
     vendor = info["vendor"]
     product = info["product"] or info["name"]
     vr, version = info.get("version_range"), info.get("version")

@@ -19,6 +19,7 @@ from typing import Any
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as defused_fromstring
 
+from renkei.vulns.cpe import formatted_or_none
 from renkei.vulns.model import Advisory, FeedProblem, ProductVersions, Record, Severity, Source
 from renkei.vulns.version_text import product_versions
 
@@ -166,7 +167,7 @@ def _vulinfo(vul: ET.Element, rid: str | None, lang: str) -> Advisory:
         vendor = _text(_child(ai, "Name"))
         product = _text(_child(ai, "ProductName"))
         cpe_el = _child(ai, "Cpe")
-        cpe = cpe_uri_to_fs(_text(cpe_el)) if cpe_el is not None else None
+        cpe = formatted_or_none(_text(cpe_el)) if cpe_el is not None else None
         versions = [_text(v) for v in _children(ai, "VersionNumber")[:MAX_LIST]]
         for text in versions or [""]:
             products.append(product_versions(vendor, product, cpe, text))
@@ -237,7 +238,7 @@ def _rss_item(item: ET.Element, rid: str | None, lang: str) -> Advisory:
         if url:
             refs.append(url[:2048])
     products = [
-        product_versions(c.get("vendor") or "", c.get("product") or "", cpe_uri_to_fs(_text(c)), "")
+        product_versions(c.get("vendor") or "", c.get("product") or "", formatted_or_none(_text(c)), "")
         for c in _children(item, "cpe")[:MAX_LIST]
     ]
     severities = tuple(
@@ -294,79 +295,6 @@ def _severity(version: str, vector: str, score: str) -> Severity | None:
     if vector.startswith("CVSS:4"):
         return Severity("CVSS_V4", vector, value, "JVN")
     return None
-
-
-_CPE22_PARTS = ("part", "vendor", "product", "version", "update", "edition", "language")
-_CPE22_CHAR = re.compile(r"[A-Za-z0-9._\-~%]*")
-_CPE23 = re.compile(r"cpe:2\.3:[aoh*\-](?::(?:[^:\\]|\\.)*){10}")
-
-
-def cpe_uri_to_fs(uri: str) -> str | None:
-    """A CPE 2.2 URI (``cpe:/a:vendor:product:1.0``) as a CPE 2.3 formatted string, per
-    NISTIR 7695 (unbind URI, bind FS: percent-decoding, quoting, packed editions); a 2.3
-    string passes through. None when it is neither. Hand-written because the ``cpe``
-    package mis-reads packed editions and some malformed URIs."""
-    uri = (uri or "").strip()
-    if len(uri) > 1024:
-        return None
-    if uri.lower().startswith("cpe:2.3:"):
-        return uri if _CPE23.fullmatch(uri) else None
-    if not uri.lower().startswith("cpe:/"):
-        return None
-    comps = uri[5:].split(":")
-    if len(comps) > len(_CPE22_PARTS) or not all(_CPE22_CHAR.fullmatch(c) for c in comps):
-        return None
-    comps += [""] * (len(_CPE22_PARTS) - len(comps))
-    part = comps[0].lower()
-    if part not in ("a", "o", "h", ""):
-        return None
-    edition = comps[5]
-    sw_edition = target_sw = target_hw = other = ""
-    if edition.startswith("~"):
-        packed = edition[1:].split("~")
-        if len(packed) != 5:
-            return None
-        edition, sw_edition, target_sw, target_hw, other = packed
-    fields = [part, comps[1], comps[2], comps[3], comps[4], edition, comps[6], sw_edition, target_sw, target_hw, other]
-    out: list[str] = []
-    for value in fields:
-        bound = _fs_value(value)
-        if bound is None:
-            return None
-        out.append(bound)
-    return "cpe:2.3:" + ":".join(out)
-
-
-def _fs_value(value: str) -> str | None:
-    """One URI component, decoded and re-quoted for the formatted string."""
-    if value == "":
-        return "*"
-    if value == "-":
-        return "-"
-    res: list[str] = []
-    i = 0
-    value = value.lower()
-    while i < len(value):
-        c = value[i]
-        if c == "%":
-            code = value[i + 1 : i + 3]
-            if len(code) != 2 or not all(h in "0123456789abcdef" for h in code):
-                return None
-            i += 3
-            if code == "01":
-                res.append("?")
-                continue
-            if code == "02":
-                res.append("*")
-                continue
-            ch = chr(int(code, 16))
-            if not (0x21 <= ord(ch) <= 0x7E):
-                return None
-        else:
-            ch = c
-            i += 1
-        res.append(ch if ch.isalnum() or ch in "_.-" else "\\" + ch)
-    return "".join(res)
 
 
 def _local(tag: Any) -> str:

@@ -8,6 +8,7 @@ import re
 
 from packageurl import PackageURL
 
+from renkei.vulns import cpe
 from renkei.vulns.inventory_formats.base import MAX_IDENT, short
 from renkei.vulns.model import Component
 
@@ -136,48 +137,6 @@ def _first_line(exc: BaseException) -> str:
 
 # --- CPE -----------------------------------------------------------------------------
 
-_FS_FIELDS = 11  # part … other, after "cpe:2.3:"
-
-
-def split_fs(text: str) -> list[str] | None:
-    """The fields of a CPE 2.3 formatted string, split on unescaped colons."""
-    fields: list[str] = []
-    current: list[str] = []
-    escaped = False
-    for char in text:
-        if escaped:
-            current.append(char)
-            escaped = False
-        elif char == "\\":
-            current.append(char)
-            escaped = True
-        elif char == ":":
-            fields.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    if escaped:
-        return None
-    fields.append("".join(current))
-    return fields
-
-
-def _has_wildcard(value: str) -> bool:
-    """An unescaped ``*`` or ``?``: a pattern, not a value."""
-    escaped = False
-    for char in value:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char in "*?":
-            return True
-    return False
-
-
-def _unescape(value: str) -> str:
-    return re.sub(r"\\(.)", r"\1", value)
-
 
 def read_cpe(text: str) -> tuple[str | None, str | None, str | None, str]:
     """(CPE 2.3 formatted string, version, problem, product) for a CPE 2.3 name or a 2.2
@@ -185,101 +144,24 @@ def read_cpe(text: str) -> tuple[str | None, str | None, str | None, str]:
     stated version is kept, and the matcher flags it."""
     if len(text) > MAX_IDENT:
         return None, None, f"CPE too long ({len(text)} characters)", ""
-    lowered = text.lower()
-    if lowered.startswith("cpe:/"):
-        bound, why = uri_to_fs(text)
-        if bound is None:
-            return None, None, why, ""
-        fs = bound
-    elif lowered.startswith("cpe:2.3:"):
-        fs = lowered
-    else:
-        return None, None, "not a CPE 2.3 name or 2.2 URI", ""
-    fields = split_fs(fs)
-    if fields is None or len(fields) != 2 + _FS_FIELDS:
-        return None, None, f"a CPE 2.3 name has 13 colon-separated fields: {short(text)}", ""
-    if any(not field for field in fields) or any(c.isspace() for c in fs):
-        return None, None, f"empty field or whitespace in CPE: {short(text)}", ""
-    part, product, raw_version = fields[2], fields[4], fields[5]
+    if any(c.isspace() for c in text):
+        return None, None, f"whitespace in CPE: {short(text)}", ""
+    try:
+        name = cpe.parse(text)
+    except ValueError as exc:
+        return None, None, f"not a CPE 2.3 name or 2.2 URI: {short(str(exc))}", ""
+    part, vendor, product, version = name[cpe.PART], name[cpe.VENDOR], name[cpe.PRODUCT], \
+        name[cpe.VERSION]
     if part not in ("a", "o", "h"):
         return None, None, f"CPE part must be a, o or h for a product: {short(text)}", ""
-    if product in ("*", "-") or fields[3] in ("-",):
+    if not isinstance(product, str) or product in (cpe.ANY, cpe.NA) or vendor is cpe.NA:
         return None, None, f"CPE names no product: {short(text)}", ""
-    version: str | None = None
+    found: str | None = None
     problem: str | None = None
-    if raw_version not in ("*", "-"):
-        if _has_wildcard(raw_version):
-            problem = f"CPE version {short(raw_version)} is a pattern, not a version"
-        else:
-            version = _unescape(raw_version)
-    return fs, version, problem, _unescape(product)
+    if isinstance(version, cpe.Wildcard):
+        problem = f"CPE version {short(version.text)} is a pattern, not a version"
+    elif version is not cpe.ANY and version is not cpe.NA:
+        found = version
+    return cpe.to_formatted(name), found, problem, str(product)
 
 
-def uri_to_fs(uri: str) -> tuple[str | None, str | None]:
-    """Bind a CPE 2.2 URI to a 2.3 formatted string (NISTIR 7695 §6.1.3 and §6.2.2):
-    empty -> ``*``, ``-`` -> ``-``, ``%01``/``%02`` at an end -> ``?``/``*``, punctuation
-    other than ``. - _`` backslash-escaped, and a packed ``~`` edition unpacked."""
-    body = uri[5:]
-    parts = body.split(":")
-    if len(parts) > 7:
-        return None, f"a CPE 2.2 URI has at most 7 components: {short(uri)}"
-    parts += [""] * (7 - len(parts))
-    values: list[str] = []
-    extended = ["*", "*", "*", "*"]
-    for index, raw in enumerate(parts):
-        if index == 5 and raw.startswith("~"):
-            packed = raw[1:].split("~")
-            if len(packed) != 5:
-                return None, f"packed edition must have 5 parts: {short(uri)}"
-            edition_values: list[str] = []
-            for item in packed:
-                value, problem = _decode_uri_value(item)
-                if value is None:
-                    return None, problem
-                edition_values.append(value)
-            values.append(edition_values[0])
-            extended = edition_values[1:]
-            continue
-        value, problem = _decode_uri_value(raw)
-        if value is None:
-            return None, problem
-        values.append(value)
-    part, vendor, product, version, update, edition, language = values
-    # FS order: part vendor product version update edition language sw_edition target_sw target_hw other
-    return ":".join(
-        ["cpe", "2.3", part, vendor, product, version, update, edition, language, *extended]
-    ), None
-
-
-def _decode_uri_value(raw: str) -> tuple[str | None, str | None]:
-    if raw == "":
-        return "*", None
-    if raw == "-":
-        return "-", None
-    out: list[str] = []
-    index = 0
-    text = raw.lower()
-    while index < len(text):
-        char = text[index]
-        if char == "%":
-            code = text[index + 1 : index + 3]
-            if len(code) != 2 or not all(c in "0123456789abcdef" for c in code):
-                return None, f"bad percent-encoding in CPE URI: {short(raw)}"
-            if code in ("01", "02"):
-                at_end = index == 0 or index + 3 == len(text)
-                if not at_end and code == "02":
-                    return None, f"'*' only at the start or end of a CPE value: {short(raw)}"
-                out.append("?" if code == "01" else "*")
-            else:
-                out.append(_fs_char(chr(int(code, 16))))
-            index += 3
-            continue
-        out.append(_fs_char(char))
-        index += 1
-    return "".join(out), None
-
-
-def _fs_char(char: str) -> str:
-    if char.isalnum() or char in "._-":
-        return char
-    return "\\" + char

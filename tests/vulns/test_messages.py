@@ -1,0 +1,28 @@
+"""Every message the vulns domain can answer or print has Japanese."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import renkei
+from renkei.core import i18n
+from tests.message_templates import templates
+
+FILES = sorted((Path(renkei.__file__).parent / "vulns").glob("*.py"))
+# error classes and the position of their message template; ``_`` is the CLI's translator
+TEMPLATE_ARG = {"VulnsError": 0, "CvdError": 0, "CaseNotFoundError": 0, "NotFoundError": 0,
+                "HttpError": 1, "_": 0}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_every_message_has_japanese(path: Path) -> None:
+    japanese = i18n.messages("ja")
+    missing = [t for t in templates(path, TEMPLATE_ARG) if t not in japanese]
+    assert not missing, f"add to src/renkei/vulns/locale/ja/vulns.po: {missing}"
+
+
+def test_the_import_table_speaks_japanese() -> None:
+    _ = i18n.translator("ja")
+    assert [_(name) for name in ("read", "added", "alerts")] == ["読み込み", "追加", "注意喚起"]
