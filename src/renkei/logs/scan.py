@@ -5,10 +5,7 @@ No database here: ``service.py`` stores what this returns.
 
 from __future__ import annotations
 
-import gc
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from renkei.core.memory import paused_gc
 from renkei.core.progress import ByteProgress
 from renkei.logs import kernels
 from renkei.logs.aggregate import BruteForce, PathSizes, SourceErrors, Thresholds
@@ -82,19 +80,6 @@ class FileScan:
             self.issues.append(issue)
 
 
-@contextmanager
-def paused_garbage_collector() -> Iterator[None]:
-    """Findings are many small objects without cycles; the cyclic collector would walk all
-    of them again and again as they pile up (measured: a quarter of a 2M-line scan)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 class LogScanner:
     """Holds the compiled rules; scan as many files as needed with one instance."""
 
@@ -110,7 +95,7 @@ class LogScanner:
 
     def scan_file(self, path: Path, fmt: LogFormat | None = None,
                   progress: ByteProgress | None = None, name: str | None = None) -> FileScan:
-        with paused_garbage_collector():
+        with paused_gc():
             return self._scan_file(path, fmt, progress, name)
 
     def _scan_file(self, path: Path, fmt: LogFormat | None,

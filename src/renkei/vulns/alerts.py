@@ -218,9 +218,11 @@ def _by_asset(session: Session, findings: list[Finding],
               held: dict[Component, set[tuple[int, int]]],
               now: datetime) -> dict[_Key, list[Finding]]:
     suppressed = _suppressed(session, now)
-    ids = dict(session.execute(select(Vulnerability.key, Vulnerability.id).where(
-        Vulnerability.key.in_(sorted({f.vulnerability for f in findings})))).all()) \
-        if findings else {}
+    keys = sorted({f.vulnerability for f in findings})
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), 1_000):  # bounded: a query takes 65,535 parameters
+        ids.update(session.execute(select(Vulnerability.key, Vulnerability.id).where(
+            Vulnerability.key.in_(keys[start:start + 1_000]))).all())
     grouped: dict[_Key, list[Finding]] = defaultdict(list)
     for finding in findings:
         for organisation_id, asset_id in held.get(finding.component, ()):

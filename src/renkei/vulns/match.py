@@ -40,7 +40,6 @@ read, platform not in the inventory, component CPE too vague) the hit is returne
 
 from __future__ import annotations
 
-import gc
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -50,6 +49,7 @@ from typing import Any
 
 from packageurl import PackageURL
 
+from renkei.core.memory import paused_gc
 from renkei.vulns import cpe as cpelib
 from renkei.vulns.model import (
     Advisory,
@@ -948,13 +948,8 @@ class Matcher:
     """
 
     def __init__(self, advisories: Iterable[Advisory]) -> None:
-        enabled = gc.isenabled()
-        gc.disable()  # as in match(): building allocates millions of objects, no cycles
-        try:
+        with paused_gc():  # building allocates millions of objects, no cycles
             self._build(advisories)
-        finally:
-            if enabled:
-                gc.enable()
 
     def _build(self, advisories: Iterable[Advisory]) -> None:
         self.packages: dict[tuple[str, str], list[_Package]] = defaultdict(list)
@@ -1001,13 +996,8 @@ class Matcher:
 
         The cyclic garbage collector is paused for the call: matching allocates no cycles,
         and a full collection walking a quarter-million compiled records costs seconds."""
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with paused_gc():
             return self._match(list(components))
-        finally:
-            if enabled:
-                gc.enable()
 
     def _match(self, comps: list[Component]) -> list[Hit]:
         hits: dict[tuple[int, str], Hit] = {}

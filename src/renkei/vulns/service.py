@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from renkei.core import audit
+from renkei.core.memory import paused_gc
 from renkei.core.time import Clock
 from renkei.vulns.ingest import (
     ImportResult,
@@ -22,6 +21,7 @@ from renkei.vulns.ingest import (
     import_records,
     load_advisory,
     package_key,
+    pairs_in,
     product_key,
 )
 from renkei.vulns.model import Advisory, Component, Hit, Record, Severity
@@ -39,20 +39,6 @@ from renkei.vulns.store import (
 
 LOOKUP_CHUNK = 1_000
 T = TypeVar("T")
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """The cyclic garbage collector off for a bulk job: a feed parses into millions of
-    containers without cycles, and every collection would walk them all (it cost the NVD
-    reader twice its own time). Reference counting still frees everything."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def import_paths(session: Session, clock: Clock, paths: Sequence[Path], *,
@@ -124,10 +110,10 @@ def candidate_records(session: Session, components: Iterable[Component]) -> list
     ids: set[int] = set()
     for chunk in _chunks(sorted(packages)):
         ids.update(session.scalars(select(AffectedName.record_id).where(
-            tuple_(AffectedName.ecosystem, AffectedName.name).in_(chunk))))
+            pairs_in(AffectedName.ecosystem, AffectedName.name, chunk))))
     for chunk in _chunks(sorted(products)):
         ids.update(session.scalars(select(AffectedProduct.record_id).where(
-            tuple_(AffectedProduct.vendor, AffectedProduct.product).in_(chunk))))
+            pairs_in(AffectedProduct.vendor, AffectedProduct.product, chunk))))
     advisories: list[Advisory] = []
     for chunk_ids in _chunks(sorted(ids)):
         rows = session.scalars(select(VulnRecord.data).where(
@@ -152,15 +138,16 @@ def findings_for(session: Session, advisories: list[Advisory],
     if not hits:
         return []
     by_key = {f"{a.source.value}:{a.id}": a for a in advisories}
-    record_ids = {(a.source.value, a.id): None for a in advisories}
-    rows = session.execute(
-        select(VulnRecord.source, VulnRecord.record_id, Vulnerability.key)
-        .join(VulnLink, VulnLink.record_id == VulnRecord.id)
-        .join(Vulnerability, Vulnerability.id == VulnLink.vulnerability_id)
-        .where(tuple_(VulnRecord.source, VulnRecord.record_id).in_(list(record_ids))))
+    hit_records = sorted({(source, ident) for hit in hits
+                          for source, _, ident in [hit.advisory.partition(":")]})
     keys_of: dict[str, list[str]] = defaultdict(list)
-    for source, record_id, key in rows:
-        keys_of[f"{source}:{record_id}"].append(key)
+    for chunk in _chunks(hit_records):  # bounded: PostgreSQL takes 65,535 parameters at most
+        for source, record_id, key in session.execute(
+                select(VulnRecord.source, VulnRecord.record_id, Vulnerability.key)
+                .join(VulnLink, VulnLink.record_id == VulnRecord.id)
+                .join(Vulnerability, Vulnerability.id == VulnLink.vulnerability_id)
+                .where(pairs_in(VulnRecord.source, VulnRecord.record_id, chunk))):
+            keys_of[f"{source}:{record_id}"].append(key)
     findings: dict[tuple[str, str, str], Finding] = {}
     severities: dict[tuple[str, str, str], list[Severity]] = defaultdict(list)
     for hit in hits:

@@ -8,7 +8,6 @@ its test also rules out the others' markers.
 
 from __future__ import annotations
 
-import gc
 import importlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from typing import Any, Protocol, cast
 
 import orjson
 
+from renkei.core.memory import paused_gc
 from renkei.vulns.model import FeedProblem, Record
 
 FORMATS = ("osv", "cve5", "nvd", "csaf", "jvn", "kev", "epss")
@@ -126,15 +126,11 @@ def load_json(data: bytes, location: str) -> tuple[Any, FeedProblem | None]:
 
     The cyclic GC is paused meanwhile: a parse makes millions of containers (and no
     cycles), and the collections their growth sets off cost three times the parse."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        return orjson.loads(data.removeprefix(BOM)), None
-    except orjson.JSONDecodeError as exc:
-        return None, FeedProblem(location, None, f"not valid JSON: {exc}")
-    finally:
-        if paused:
-            gc.enable()
+    with paused_gc():
+        try:
+            return orjson.loads(data.removeprefix(BOM)), None
+        except orjson.JSONDecodeError as exc:
+            return None, FeedProblem(location, None, f"not valid JSON: {exc}")
 
 
 def problem(location: str, record_id: object, exc: BaseException) -> FeedProblem:
