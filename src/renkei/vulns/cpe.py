@@ -64,12 +64,17 @@ Value = str | Wildcard
 CpeName = tuple[Value, ...]  # 11 values, WFN order
 
 
+_PLAIN = re.compile(r"[^\\*?]+")  # no escape, no wildcard: the value is its own lower case
+
+
 def _unbind_value(raw: str) -> Value:
     """One formatted-string component → ANY, NA, a literal or a Wildcard (NISTIR 7695 §6.2.3)."""
     if raw == "*":
         return ANY
     if raw == "-":
         return NA
+    if _PLAIN.fullmatch(raw):  # most values: the character loop below would give the same
+        return raw.lower()
     out: list[str] = []
     regex: list[str] = []
     wild = False

@@ -8,6 +8,7 @@ the ``cvss`` library, and shows both when they differ.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cvss import CVSS2, CVSS3, CVSS4
 from cvss.exceptions import CVSSError
@@ -37,6 +38,7 @@ class Cvss:
                 "differs": self.differs, "publisher": self.publisher}
 
 
+@lru_cache(maxsize=1 << 16)  # the same vectors recur across thousands of records
 def read_cvss(severity: Severity) -> Cvss | None:
     """The severity as CVSS, its score computed from the vector; None when it is not CVSS
     or its vector cannot be read (the publisher's score alone is not a CVSS figure)."""
