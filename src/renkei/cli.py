@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from sqlalchemy import make_url
-from sqlalchemy.orm import Session
 
 from renkei import __version__
 from renkei.core import members, orgs
-from renkei.core.cli_output import fail as _fail
+from renkei.core.cli_output import unit_of_work as _unit_of_work
 from renkei.core.config import ConfigError, load_config
 from renkei.core.db import Database
-from renkei.core.errors import UserError
 from renkei.core.i18n import Translate, translator
 from renkei.core.models import Role
 from renkei.core.time import SystemClock
@@ -57,21 +53,6 @@ def db_upgrade() -> None:
     Database.from_config(config).dispose()
     shown = make_url(config.database_url).render_as_string(hide_password=True)
     typer.echo(f"database ready: {shown}")
-
-
-@contextmanager
-def _unit_of_work() -> Iterator[tuple[Session, Translate]]:
-    """One transaction on the configured database; a UserError becomes a message and exit 2."""
-    config = load_config()
-    _ = translator(config.lang)
-    database = Database.from_config(config)
-    try:
-        with database.session() as session:
-            yield session, _
-    except UserError as exc:
-        _fail(exc.translate(_), _)
-    finally:
-        database.dispose()
 
 
 def _when(value: datetime | None) -> str:

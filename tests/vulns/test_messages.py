@@ -12,7 +12,7 @@ from tests.message_templates import templates
 
 FILES = sorted((Path(renkei.__file__).parent / "vulns").glob("*.py"))
 # error classes and the position of their message template; ``_`` is the CLI's translator
-TEMPLATE_ARG = {"VulnsError": 0, "CvdError": 0, "CaseNotFoundError": 0, "NotFoundError": 0,
+TEMPLATE_ARG = {"VulnsError": 0, "CvdError": 0, "CaseNotFoundError": 0, "NotFoundError": 0, "NoSuchMemberError": 0,
                 "HttpError": 1, "_": 0}
 
 

@@ -19,9 +19,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from renkei.core import audit
+from renkei.core import audit, orgs
 from renkei.core.errors import UserError
+from renkei.core.members import Principal
 from renkei.core.time import Clock
+from renkei.sharing.policy import Viewer
 from renkei.vulns.ingest import product_key
 from renkei.vulns.model import Component
 from renkei.vulns.service import Finding, candidate_records, findings_for
@@ -45,6 +47,21 @@ SUBSCRIPTION_KINDS = ("product", "vendor", "keyword")
 
 class VulnsError(UserError):
     pass
+
+
+class NoSuchMemberError(UserError):
+    status = 404
+
+
+def whose(session: Session, principal: Principal, org: str | None) -> int | None:
+    """Whose assets and alerts a caller reads: its own organisation's; the hub's staff may
+    name a member, or none for every member's. A member naming another is answered as if
+    that member did not exist."""
+    if Viewer.of(principal).is_hub_staff:
+        return orgs.require(session, org).id if org else None
+    if org and org != principal.organisation_name:
+        raise NoSuchMemberError("no organisation {name}", name=org[:100])
+    return principal.organisation_id
 
 
 # --- assets ------------------------------------------------------------------------------

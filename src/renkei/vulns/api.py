@@ -14,25 +14,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from renkei.core import orgs
 from renkei.core.http import HttpError, work
-from renkei.core.members import Principal
 from renkei.core.models import Scope
-from renkei.sharing.policy import Viewer
 from renkei.vulns import alerts, publish, service
 
 router = APIRouter(prefix="/api/v1/vulns", tags=["vulns"])
 MAX_INVENTORY_BYTES = 16 * 1024 * 1024
-
-
-def _organisation(session: Any, principal: Principal, org: str | None) -> int | None:
-    """Whose data a call is about: the caller's own; the hub's staff may name a member (or
-    none: every member's)."""
-    if Viewer.of(principal).is_hub_staff:
-        return orgs.require(session, org).id if org else None
-    if org and org != principal.organisation_name:
-        raise HttpError(404, "no organisation {name}", name=org[:100])
-    return principal.organisation_id
 
 
 def _inventory(body: bytes) -> bytes:
@@ -117,7 +104,7 @@ async def match(request: Request,
 def list_alerts(request: Request, org: str | None = None,
                 limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[AlertOut]:
     with work(request) as w:
-        rows = alerts.alerts_of(w.session, _organisation(w.session, w.principal, org),
+        rows = alerts.alerts_of(w.session, alerts.whose(w.session, w.principal, org),
                                 limit=limit)
         return [AlertOut(id=a.id, vulnerability=key, asset_id=a.asset_id or None,
                          subscription_id=a.subscription_id or None, priority=a.priority,
@@ -142,7 +129,7 @@ def feed(fmt: str, request: Request) -> Response:
 @router.get("/assets", summary="Registered assets", response_model=list[AssetOut])
 def list_assets(request: Request, org: str | None = None) -> list[AssetOut]:
     with work(request) as w:
-        rows = alerts.assets_of(w.session, _organisation(w.session, w.principal, org))
+        rows = alerts.assets_of(w.session, alerts.whose(w.session, w.principal, org))
         return [AssetOut(id=a.id, name=a.name, format=a.format, components=n,
                          updated_at=a.updated_at) for a, n in rows]
 
@@ -189,23 +176,16 @@ def add_subscription(body: SubscriptionIn, request: Request) -> dict[str, Any]:
 @router.get("/{key}/osv", summary="The hub's OSV record of a vulnerability")
 def osv(key: str, request: Request) -> dict[str, Any]:
     with work(request) as w:
-        found, records = publish.records_of(w.session, key)
-        return publish.osv_advisory(found, records, _hub(w.session))
+        return publish.advisory(w.session, key, "osv", w.clock.now())
 
 
 @router.get("/{key}/csaf", summary="The hub's CSAF 2.0 advisory of a vulnerability")
 def csaf(key: str, request: Request) -> dict[str, Any]:
     with work(request) as w:
-        found, records = publish.records_of(w.session, key)
-        return publish.csaf_advisory(found, records, _hub(w.session), w.clock.now())
+        return publish.advisory(w.session, key, "csaf", w.clock.now())
 
 
 @router.get("/{key}", summary="A vulnerability: each source's record, KEV and EPSS")
 def vulnerability(key: str, request: Request) -> dict[str, Any]:
     with work(request) as w:
         return service.describe(w.session, key)
-
-
-def _hub(session: Any) -> str:
-    hub = orgs.hub(session)
-    return hub.name if hub else "renkei hub"

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,13 +17,10 @@ import typer
 from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from renkei.core.cli_output import fail as _fail
-from renkei.core.config import load_config
-from renkei.core.db import Database
-from renkei.core.errors import UserError
-from renkei.core.i18n import Translate, translator
+from renkei.core.cli_output import unit_of_work as _session
+from renkei.core.i18n import Translate
 from renkei.core.time import SystemClock
 
 if TYPE_CHECKING:
@@ -34,20 +29,6 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Vulnerabilities: advisory feeds, inventories, matches.",
                   no_args_is_help=True)
 stderr = Console(stderr=True)
-
-
-@contextmanager
-def _session() -> Iterator[tuple[Session, Translate]]:
-    config = load_config()
-    _ = translator(config.lang)
-    database = Database.from_config(config)
-    try:
-        with database.session() as session:
-            yield session, _
-    except UserError as error:
-        _fail(error.translate(_), _)
-    finally:
-        database.dispose()
 
 
 @app.command("import")
@@ -184,19 +165,12 @@ def advisory(
     fmt: Annotated[str, typer.Option("--format", help="osv or csaf")] = "osv",
 ) -> None:
     """Print the hub's advisory of a vulnerability as OSV or CSAF 2.0 JSON."""
-    from renkei.core import orgs
     from renkei.vulns import publish
 
     with _session() as (session, _):
-        key, records = publish.records_of(session, key)
-        hub = orgs.hub(session)
-        name = hub.name if hub else "renkei hub"
-        if fmt == "osv":
-            document = publish.osv_advisory(key, records, name)
-        elif fmt == "csaf":
-            document = publish.csaf_advisory(key, records, name, SystemClock().now())
-        else:
+        if fmt not in publish.ADVISORY_FORMATS:
             _fail(_("--format is osv or csaf"), _)
+        document = publish.advisory(session, key, fmt, SystemClock().now())
     typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
 
 

@@ -211,3 +211,19 @@ def _severity(score: float) -> str:
     if score < 7:
         return "MEDIUM"
     return "HIGH" if score < 9 else "CRITICAL"
+
+
+ADVISORY_FORMATS = ("osv", "csaf")
+
+
+def advisory(session: Session, key: str, fmt: str, now: datetime) -> dict[str, Any]:
+    """The hub's advisory of a vulnerability (found by any of its ids) as OSV or CSAF 2.0,
+    with the hub organisation as its publisher."""
+    from renkei.core import orgs
+
+    found, records = records_of(session, key)
+    hub = orgs.hub(session)
+    name = hub.name if hub else "renkei hub"
+    if fmt == "csaf":
+        return csaf_advisory(found, records, name, now)
+    return osv_advisory(found, records, name)

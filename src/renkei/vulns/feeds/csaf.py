@@ -34,6 +34,7 @@ import orjson
 from packageurl import PackageURL
 
 from renkei.vulns.cpe import formatted_or_none
+from renkei.vulns.inventory_formats.identifiers import ecosystem_of, osv_name
 from renkei.vulns.model import (
     Advisory,
     AffectedPackage,
@@ -68,26 +69,6 @@ _STATUSES = (
     "recommended",
     "under_investigation",
 )
-
-# purl type → OSV ecosystem name (the ones OSV names differently from the purl type)
-_ECOSYSTEMS = {
-    "pypi": "PyPI",
-    "npm": "npm",
-    "maven": "Maven",
-    "golang": "Go",
-    "cargo": "crates.io",
-    "gem": "RubyGems",
-    "nuget": "NuGet",
-    "composer": "Packagist",
-    "hex": "Hex",
-    "pub": "Pub",
-    "deb": "Debian",
-    "apk": "Alpine",
-    "swift": "SwiftURL",
-    "cran": "CRAN",
-    "hackage": "Hackage",
-}
-
 
 def looks_like(head: bytes, name: str) -> bool:
     """A JSON object whose head names CSAF's ``csaf_version`` (or ``document.category``)."""
@@ -272,11 +253,8 @@ def _package(info: dict[str, Any], status: str) -> AffectedPackage | None:
         purl = PackageURL.from_string(purl_s)
     except ValueError:
         return None
-    name = purl.name
-    if purl.namespace:
-        sep = ":" if purl.type == "maven" else "/"
-        name = f"{purl.namespace}{sep}{purl.name}"
-    ecosystem = _ECOSYSTEMS.get(purl.type, purl.type)
+    name = osv_name(purl)
+    ecosystem = ecosystem_of(purl) or purl.type
     ranges: tuple[AffectedRange, ...] = ()
     versions: tuple[str, ...] = ()
     vr = info.get("version_range")
