@@ -37,10 +37,8 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import signal
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -57,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from host import machine, yardstick
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -559,35 +558,6 @@ def large(endpoint: Endpoint, objects: int, repeat: int, figures: Figures, small
 
 
 # --- report ----------------------------------------------------------------------------------
-
-
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    memory = ""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        kib = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f", {kib / 1024 ** 2:.0f} GiB"
-    return (f"{model}, {os.cpu_count()} CPUs{memory}, {platform.machine()}; Python "
-            f"{platform.python_version()} ({platform.python_implementation()}); SQLite "
-            f"{sqlite3.sqlite_version}")
-
-
-def yardstick() -> float:
-    """Millions of pure-Python loop steps per second on one core, best of three: which
-    machine the figures came from (hosts of the same kind have differed twofold)."""
-    best = 0.0
-    for _ in range(3):
-        started = time.perf_counter()
-        total = 0
-        for step in range(2_000_000):
-            total += step
-        best = max(best, 2.0 / (time.perf_counter() - started))
-    return best
 
 
 def versions(databases: list[str], pg_url: str) -> str:

@@ -17,6 +17,7 @@ from renkei.core.time import Clock, SystemClock
 from renkei.sharing import api as sharing_api
 from renkei.sharing import stix, taxii, taxii_api
 from renkei.vulns import api as vulns_api
+from renkei.vulns.index import IndexHolder
 
 
 def create_app(config: Config | None = None, *, clock: Clock | None = None,
@@ -40,6 +41,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None,
     app = FastAPI(title="renkei", version=__version__, lifespan=lifespan,
                   description="The hub's REST API and TAXII 2.1 server.")
     app.state.renkei = http.AppState(db=database, clock=clock)
+    app.state.vuln_index = IndexHolder(database)  # built on the first match, kept current
     app.add_exception_handler(http.HttpError, http.on_http_error)
     app.add_exception_handler(StarletteHTTPException, http.on_starlette_error)
     app.add_exception_handler(RequestValidationError, http.on_validation_error)

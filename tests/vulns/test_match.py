@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from renkei.vulns.match import (
     Matcher,
     affected_by_package,
@@ -319,3 +322,34 @@ def test_one_hit_per_pair_certain_wins() -> None:
     )
     hits = Matcher([adv]).match([comp("pkg:pypi/x@1.0")])
     assert [(h.advisory, h.certain) for h in hits] == [("osv:GHSA-3", True)]
+
+
+_CRITERIA = st.builds(
+    lambda product, version, end, vulnerable: CpeMatch(
+        f"cpe:2.3:a:acme:{product}:{version}:*:*:*:*:*:*:*", vulnerable=vulnerable,
+        version_end_excluding=end if version == "*" else None),
+    st.sampled_from(["router", "viewer", "agent"]), st.sampled_from(["*", "1.0", "2.1", "-"]),
+    st.sampled_from(["1.5", "2.0", "3"]), st.booleans())
+_CONFIGS = st.builds(
+    lambda nodes, operator: CpeConfiguration(tuple(nodes), operator=operator),
+    st.lists(st.builds(lambda ms, op, neg: CpeNode(op, tuple(ms), neg),
+                       st.lists(_CRITERIA, min_size=1, max_size=3),
+                       st.sampled_from(["OR", "AND"]), st.booleans()), min_size=1, max_size=3),
+    st.sampled_from(["OR", "AND"]))
+_INVENTORIES = st.lists(st.builds(
+    lambda product, version: cpec(f"cpe:2.3:a:acme:{product}:{version}:*:*:*:*:*:*:*"),
+    st.sampled_from(["router", "viewer", "agent"]),
+    st.sampled_from(["0.9", "1.0", "2.1", "2.5", "-", "*"])), min_size=1, max_size=4)
+
+
+@given(_CONFIGS, _INVENTORIES)
+@settings(max_examples=400, deadline=None)
+def test_the_or_of_ors_shortcut_agrees_with_the_full_evaluation(
+        config: CpeConfiguration, components: list[Component]) -> None:
+    from renkei.vulns.match import _compile_config, _Inventory
+
+    fast = _compile_config("nvd:CVE-1", config, {})
+    slow = _compile_config("nvd:CVE-1", config, {})
+    slow.simple = False
+    assert sorted(fast.hits(_Inventory.of(components))) == sorted(
+        slow.hits(_Inventory.of(components)))

@@ -110,3 +110,24 @@ def test_version_like_junk_never_raises(text: str) -> None:
     for eco in ("PyPI", "Debian", "Maven", "npm", "Alpine", "Rocky Linux", "NuGet", "RubyGems"):
         version_key(eco, text)
     generic_key(text)
+
+
+_PEP440 = st.builds(
+    lambda epoch, release, pre, post, dev, local: (
+        f"{epoch}!" if epoch else "") + ".".join(map(str, release)) + pre + post + dev + local,
+    st.sampled_from([0, 0, 0, 1]),
+    st.lists(st.integers(0, 12), min_size=1, max_size=4),
+    st.sampled_from(["", "a1", "b2", "rc1", "rc10", "alpha", "c3"]),
+    st.sampled_from(["", ".post1", "-1", ".post0"]),
+    st.sampled_from(["", ".dev0", ".dev3"]),
+    st.sampled_from(["", "+local.1", "+abc"]))
+
+
+@given(_PEP440, _PEP440)
+@settings(max_examples=300, deadline=None)
+def test_the_pypi_key_orders_as_univers_does(a: str, b: str) -> None:
+    from univers.versions import PypiVersion
+
+    ua, ub = PypiVersion(a), PypiVersion(b)
+    ka, kb = k("PyPI", a), k("PyPI", b)
+    assert (ka < kb, ka == kb, ka > kb) == (ua < ub, ua == ub, ua > ub)

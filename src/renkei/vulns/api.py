@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from renkei.core.http import HttpError, work
 from renkei.core.models import Scope
-from renkei.vulns import alerts, publish, service
+from renkei.vulns import alerts, index, publish, service
 
 router = APIRouter(prefix="/api/v1/vulns", tags=["vulns"])
 MAX_INVENTORY_BYTES = 16 * 1024 * 1024
@@ -96,7 +96,9 @@ async def match(request: Request,
     body = await request.body()
     with work(request) as w:
         read = parse_inventory(_inventory(body), name)
-        return [f.as_json() for f in service.match_components(w.session, read.components)]
+        findings = index.match_components(request.app.state.vuln_index, w.session,
+                                          read.components)
+        return [f.as_json() for f in findings]
 
 
 @router.get("/alerts", summary="Alerts: your own; the hub's staff: every member's or one's",

@@ -579,7 +579,8 @@ class _Inventory:
 
     by_product: dict[tuple[str, str], list[_CpeComponent]] = field(default_factory=dict)
     all: list[_CpeComponent] = field(default_factory=list)
-    memo: dict[int, tuple[Tri, list[tuple[int, Tri, str]], str]] = field(default_factory=dict)
+    # id(criteria) -> (truth, [(component index, certain, why)], note)
+    memo: dict[int, tuple[Tri, list[tuple[int, bool, str]], str]] = field(default_factory=dict)
     # (vendor, product) whose indexed criteria were all run by a _ProductIndex: an indexed
     # criteria of such a product missing from the memo matched nothing
     indexed: set[tuple[str, str]] = field(default_factory=set)
@@ -601,7 +602,7 @@ class _Inventory:
                 inv.by_product.setdefault((str(vendor), str(product)), []).append(entry)
         return inv
 
-    def evaluate(self, t: _CpeTest) -> tuple[Tri, list[tuple[int, Tri, str]], str]:
+    def evaluate(self, t: _CpeTest) -> tuple[Tri, list[tuple[int, bool, str]], str]:
         """The criteria's truth over the inventory, the components it matched, and (for an
         unknown platform) the note saying so. Memoised: NVD repeats platforms a lot."""
         found = self.memo.get(id(t))
@@ -610,13 +611,13 @@ class _Inventory:
         if t.indexed and t.key in self.indexed:
             return _NOTHING
         candidates = self.by_product.get(t.key, []) if t.key is not None else self.all
-        matched: list[tuple[int, Tri, str]] = []
+        matched: list[tuple[int, bool, str]] = []
         best: Tri = False
         for c in candidates:
             tri, why = t.test(c.name, c.version)
             if tri is False:
                 continue
-            matched.append((c.index, tri, why))
+            matched.append((c.index, tri is True, why))
             if tri is True:
                 best = True
             elif best is False:
@@ -629,7 +630,7 @@ class _Inventory:
         return result
 
 
-_NOTHING: tuple[Tri, list[tuple[int, Tri, str]], str] = (False, [], "")
+_NOTHING: tuple[Tri, list[tuple[int, bool, str]], str] = (False, [], "")
 
 
 @dataclass(slots=True)
@@ -670,14 +671,14 @@ class _ProductIndex:
     def run(self, comps: list[_CpeComponent], inv: _Inventory) -> list[_CpeTest]:
         """Every criteria here against every component of the product, into the memo;
         returns the criteria that matched something."""
-        found: dict[int, tuple[_CpeTest, list[tuple[int, Tri, str]]]] = {}
+        found: dict[int, tuple[_CpeTest, list[tuple[int, bool, str]]]] = {}
 
         def hit(t: _CpeTest, index: int, tri: Tri, why: str) -> None:
             entry = found.get(id(t))
             if entry is None:
-                found[id(t)] = (t, [(index, tri, why)])
+                found[id(t)] = (t, [(index, tri is True, why)])
             else:
-                entry[1].append((index, tri, why))
+                entry[1].append((index, tri is True, why))
 
         for c in comps:
             version = c.version
@@ -712,7 +713,7 @@ class _ProductIndex:
                 if tri is not False:
                     hit(t, c.index, tri, why)
         for t, matched in found.values():
-            best: Tri = True if any(tri is True for _i, tri, _w in matched) else None
+            best: Tri = True if any(certain for _i, certain, _w in matched) else None
             inv.memo[id(t)] = (best, matched, "")
         return [t for t, _m in found.values()]
 
@@ -747,16 +748,18 @@ class _Config:
     operator: str
     negate: bool
     nodes: list[tuple[str, bool, list[_CpeTest]]]  # (operator, negate, tests)
-    # NVD's usual shape: one OR node of vulnerable criteria, no negation
+    # NVD's usual shape: OR nodes (one, or several under OR) of vulnerable criteria, no
+    # negation — one OR over all its criteria
     simple: bool = False
+    tests: tuple[_CpeTest, ...] = ()  # every node's criteria, for the simple shape
 
     def __post_init__(self) -> None:
+        self.tests = tuple(t for _op, _neg, tests in self.nodes for t in tests)
         self.simple = (
             not self.negate
-            and len(self.nodes) == 1
-            and self.nodes[0][0].upper() == "OR"
-            and not self.nodes[0][1]
-            and all(t.vulnerable for t in self.nodes[0][2])
+            and (len(self.nodes) == 1 or self.operator.upper() == "OR")
+            and all(op.upper() == "OR" and not neg and all(t.vulnerable for t in tests)
+                    for op, neg, tests in self.nodes)
         )
 
     def hits(self, inv: _Inventory) -> list[tuple[int, bool, str]]:
@@ -766,17 +769,17 @@ class _Config:
             # an OR of vulnerable criteria holds exactly when one matched for certain
             out: list[tuple[int, bool, str]] = []
             memo, indexed = inv.memo, inv.indexed
-            for t in self.nodes[0][2]:
+            for t in self.tests:
                 found = memo.get(id(t))
                 if found is None:
                     if t.indexed and t.key in indexed:
                         continue
                     found = inv.evaluate(t)
-                out.extend((index, tri is True, why) for index, tri, why in found[1])
+                out.extend(found[1])
             return out
         notes: list[str] = []
         node_values: list[Tri] = []
-        candidates: list[tuple[int, Tri, str]] = []
+        candidates: list[tuple[int, bool, str]] = []
         for op, neg, tests in self.nodes:
             values: list[Tri] = []
             for t in tests:
@@ -795,8 +798,8 @@ class _Config:
             return []
         extra = f"; {'; '.join(dict.fromkeys(notes))}" if total is None and notes else ""
         return [
-            (index, tri is True and total is True, why + (extra if total is None else ""))
-            for index, tri, why in candidates
+            (index, certain and total is True, why + (extra if total is None else ""))
+            for index, certain, why in candidates
         ]
 
 

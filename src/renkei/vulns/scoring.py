@@ -69,7 +69,12 @@ def highest_cvss(severities: list[Severity]) -> Cvss | None:
     figures = [c for s in severities if (c := read_cvss(s)) is not None and c.best is not None]
     if not figures:
         return None
-    return max(figures, key=lambda c: (c.best or 0.0, _VERSION_RANK.get(c.version, 0)))
+    return max(figures, key=cvss_rank)
+
+
+def cvss_rank(figure: Cvss) -> tuple[float, int]:
+    """Higher is more urgent: the score, then the newer CVSS version."""
+    return (figure.best or 0.0, _VERSION_RANK.get(figure.version, 0))
 
 
 def priority(cvss: float | None, kev: bool, epss: float | None) -> float:

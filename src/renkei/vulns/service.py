@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -24,8 +24,8 @@ from renkei.vulns.ingest import (
     pairs_in,
     product_key,
 )
-from renkei.vulns.model import Advisory, Component, Hit, Record, Severity
-from renkei.vulns.scoring import Cvss, highest_cvss, priority
+from renkei.vulns.model import Advisory, Component, Hit, Record
+from renkei.vulns.scoring import Cvss, cvss_rank, highest_cvss, priority
 from renkei.vulns.store import (
     AffectedName,
     AffectedProduct,
@@ -137,46 +137,129 @@ def findings_for(session: Session, advisories: list[Advisory],
     hits = Matcher(advisories).match(components)
     if not hits:
         return []
-    by_key = {f"{a.source.value}:{a.id}": a for a in advisories}
-    hit_records = sorted({(source, ident) for hit in hits
-                          for source, _, ident in [hit.advisory.partition(":")]})
+    hit_keys = {hit.advisory for hit in hits}
+    links = _links(session, sorted(hit_keys))
+    facts = {key: RecordFacts.of(a, links.get(key, [a.id]))
+             for a in advisories if (key := f"{a.source.value}:{a.id}") in hit_keys}
+    keys = sorted({v for f in facts.values() for v in f.vulnerabilities})
+    known = _known_aliases(session, keys)
+    cves = sorted({k for k in keys if k.startswith("CVE-")} |
+                  {a for k in keys for a in known.get(k, ()) if a.startswith("CVE-")} |
+                  {i for f in facts.values() for i in f.ids if i.startswith("CVE-")})
+    kev, epss = _exploitation(session, cves)
+    return assemble(hits, facts, Annotations(known, kev, epss))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFacts:
+    """What a finding takes from one hit record: its ids, its highest CVSS and the keys of
+    the vulnerabilities it is linked to."""
+
+    ids: tuple[str, ...]
+    cvss: Cvss | None
+    vulnerabilities: tuple[str, ...]
+
+    @classmethod
+    def of(cls, advisory: Advisory, vulnerabilities: Iterable[str]) -> RecordFacts:
+        return cls((advisory.id, *advisory.aliases), highest_cvss(list(advisory.severities)),
+                   tuple(vulnerabilities))
+
+
+@dataclass(frozen=True, slots=True)
+class _Summary:
+    ids: frozenset[str]         # the vulnerability's key and every id its records go by
+    aliases: tuple[str, ...]    # those ids but the key, sorted
+    kev: bool
+    epss: float | None
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """Every id of each vulnerability (by key), the KEV catalogue and the EPSS scores."""
+
+    aliases: Mapping[str, Collection[str]]
+    kev: Collection[str]
+    epss: Mapping[str, float]
+    _summaries: dict[str, _Summary] = field(default_factory=dict, compare=False, repr=False)
+
+    def summary(self, key: str, ids: Collection[str] = ()) -> _Summary:
+        """A vulnerability's ids, KEV and EPSS, memoised by key; ``ids`` (its hit records'
+        own) are added when they are not already among its aliases, which is rare."""
+        held = self._summaries.get(key)
+        if held is None:
+            held = self._summaries[key] = self._summarise(key, ())  # a benign race
+        if all(i in held.ids for i in ids):
+            return held
+        return self._summarise(key, ids)
+
+    def _summarise(self, key: str, ids: Collection[str]) -> _Summary:
+        every = frozenset({key, *self.aliases.get(key, ()), *ids})
+        scores = [self.epss[i] for i in every if i in self.epss]
+        return _Summary(every, tuple(sorted(every - {key})), any(i in self.kev for i in every),
+                        max(scores) if scores else None)
+
+
+def _stronger(a: Cvss | None, b: Cvss | None) -> Cvss | None:
+    """``highest_cvss`` over two records' figures: the first wins a tie, as ``max`` does."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return b if cvss_rank(b) > cvss_rank(a) else a
+
+
+def assemble(hits: Iterable[Hit], facts: Mapping[str, RecordFacts],
+             notes: Annotations) -> list[Finding]:
+    """Hits from several records about one vulnerability become one finding, most urgent
+    first. Pure: the one-shot match and the resident index feed it the same facts."""
+    findings: dict[tuple[str, str, str], Finding] = {}
+    for hit in hits:
+        record = facts[hit.advisory]
+        for key in record.vulnerabilities:
+            ident = (hit.component.given, hit.component.location, key)
+            finding = findings.get(ident)
+            if finding is None:
+                finding = findings[ident] = Finding(hit.component, key, cvss=record.cvss)
+            else:
+                finding.cvss = _stronger(finding.cvss, record.cvss)
+            _merge(finding, hit, record)
+    for finding in findings.values():
+        summary = notes.summary(finding.vulnerability, finding.aliases)
+        finding.aliases = list(summary.aliases)
+        finding.kev = summary.kev
+        finding.epss = summary.epss
+    return sorted(findings.values(), key=lambda f: (-f.priority, f.component.given,
+                                                    f.vulnerability))
+
+
+def _merge(finding: Finding, hit: Hit, record: RecordFacts) -> None:
+    finding.certain = finding.certain and hit.certain
+    if hit.why not in finding.why:
+        finding.why.append(hit.why)
+    if hit.advisory not in finding.sources:
+        finding.sources.append(hit.advisory)
+    for alias in record.ids:
+        if alias != finding.vulnerability and alias not in finding.aliases:
+            finding.aliases.append(alias)
+
+
+def _links(session: Session, record_keys: Sequence[str]) -> dict[str, list[str]]:
+    """The vulnerability keys each record (``source:id``) is linked to."""
+    pairs = [(source, ident) for key in record_keys
+             for source, _, ident in [key.partition(":")]]
     keys_of: dict[str, list[str]] = defaultdict(list)
-    for chunk in _chunks(hit_records):  # bounded: PostgreSQL takes 65,535 parameters at most
+    for chunk in _chunks(pairs):  # bounded: PostgreSQL takes 65,535 parameters at most
         for source, record_id, key in session.execute(
                 select(VulnRecord.source, VulnRecord.record_id, Vulnerability.key)
                 .join(VulnLink, VulnLink.record_id == VulnRecord.id)
                 .join(Vulnerability, Vulnerability.id == VulnLink.vulnerability_id)
                 .where(pairs_in(VulnRecord.source, VulnRecord.record_id, chunk))):
             keys_of[f"{source}:{record_id}"].append(key)
-    findings: dict[tuple[str, str, str], Finding] = {}
-    severities: dict[tuple[str, str, str], list[Severity]] = defaultdict(list)
-    for hit in hits:
-        advisory = by_key[hit.advisory]
-        for key in keys_of.get(hit.advisory, [advisory.id]):
-            ident = (hit.component.given, hit.component.location, key)
-            finding = findings.setdefault(ident, Finding(hit.component, key))
-            _merge(finding, hit, advisory)
-            severities[ident].extend(advisory.severities)
-    _annotate(session, findings, severities)
-    return sorted(findings.values(), key=lambda f: (-f.priority, f.component.given,
-                                                    f.vulnerability))
+    return keys_of
 
 
-def _merge(finding: Finding, hit: Hit, advisory: Advisory) -> None:
-    finding.certain = finding.certain and hit.certain
-    if hit.why not in finding.why:
-        finding.why.append(hit.why)
-    if hit.advisory not in finding.sources:
-        finding.sources.append(hit.advisory)
-    for alias in (advisory.id, *advisory.aliases):
-        if alias != finding.vulnerability and alias not in finding.aliases:
-            finding.aliases.append(alias)
-
-
-def _annotate(session: Session, findings: dict[tuple[str, str, str], Finding],
-              severities: dict[tuple[str, str, str], list[Severity]]) -> None:
-    """Every id of each finding's vulnerability, its CVSS, KEV and EPSS."""
-    keys = sorted({f.vulnerability for f in findings.values()})
+def _known_aliases(session: Session, keys: Sequence[str]) -> dict[str, set[str]]:
+    """Every id that the records of each vulnerability (by key) go by."""
     known: dict[str, set[str]] = defaultdict(set)
     for chunk in _chunks(keys):
         for key, alias in session.execute(
@@ -185,24 +268,18 @@ def _annotate(session: Session, findings: dict[tuple[str, str, str], Finding],
                 .join(VulnAlias, VulnAlias.record_id == VulnLink.record_id)
                 .where(Vulnerability.key.in_(chunk))):
             known[key].add(alias)
-    for finding in findings.values():
-        finding.aliases.extend(sorted(known[finding.vulnerability] - {finding.vulnerability}
-                                      - set(finding.aliases)))
-    cves = sorted({f.vulnerability for f in findings.values()} |
-                  {a for f in findings.values() for a in f.aliases if a.startswith("CVE-")})
+    return known
+
+
+def _exploitation(session: Session, cves: Sequence[str]) -> tuple[set[str], dict[str, float]]:
+    """Which of ``cves`` are in the KEV catalogue, and their EPSS scores."""
     kev: set[str] = set()
     epss: dict[str, float] = {}
     for names in _chunks(cves):
         kev.update(session.scalars(select(KevEntryRow.cve).where(KevEntryRow.cve.in_(names))))
         epss.update(session.execute(select(EpssRow.cve, EpssRow.epss)
                                     .where(EpssRow.cve.in_(names))).all())
-    for ident, finding in findings.items():
-        ids = [finding.vulnerability, *finding.aliases]
-        finding.kev = any(i in kev for i in ids)
-        scores = [epss[i] for i in ids if i in epss]
-        finding.epss = max(scores) if scores else None
-        finding.cvss = highest_cvss(severities[ident])
-        finding.aliases.sort()
+    return kev, epss
 
 
 def aliases_of(session: Session, ident: str) -> list[str]:

@@ -202,9 +202,18 @@ def _univers_key(cls: type[uv.Version]) -> Callable[[str], Any | None]:
     return key
 
 
+def _pypi_key(version: str) -> Any | None:
+    """univers' PEP 440 order as the plain tuple it compares by (``packaging``'s ``_key``
+    of the ``value`` its attrs ordering compares): the same order, without two Python-level
+    comparison calls per step, which were most of an OSV range check."""
+    parsed = _univers_key(uv.PypiVersion)(version)
+    return None if parsed is None else parsed.value._key
+
+
 _KEYS: dict[str, Callable[[str], Any | None]] = {
     scheme: _univers_key(cls) for scheme, cls in _UNIVERS.items()
 }
+_KEYS["pypi"] = _pypi_key
 _KEYS["semver"] = semver_key
 
 
