@@ -19,12 +19,14 @@ from renkei.core.i18n import Translate, translator
 from renkei.core.models import Role
 from renkei.core.time import SystemClock
 from renkei.logs.cli import app as logs_app
+from renkei.plan.cli import app as plan_app
 from renkei.sharing.cli import app as sharing_app
 from renkei.vulns.cli import app as vulns_app
 
 app = typer.Typer(help="renkei (連携): collect, analyse and share cyber-threat information.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(logs_app, name="logs")
+app.add_typer(plan_app, name="plan")
 app.add_typer(sharing_app, name="sharing")
 app.add_typer(vulns_app, name="vulns")
 

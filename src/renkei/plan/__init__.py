@@ -1,1 +1,1 @@
-"""plan domain: see ARCHITECTURE.md; built by a later issue."""
+"""plan domain: the annual plan's measures and its public comments (docs/plan.md)."""
