@@ -1,0 +1,182 @@
+"""Early warning: unique sources on a port rising beyond the port's own robust baseline.
+
+Per (sensor, protocol, port), the value of a bucket is its unique sources less those on the
+research-scanner list (labelled, never alarmed on). Its baseline is the median and MAD of
+the previous ``window`` buckets, a bucket absent from the series counting as zero sources;
+buckets before the series began are unknown, and a bucket is only judged with at least
+``min_history`` known ones before it. A rise is a value of at least ``min_sources`` above
+``median + k × max(1.4826 × MAD, 1)``: 1.4826 × MAD estimates the standard deviation of
+normal noise while ignoring past spikes, and the floor of one source keeps a flat baseline
+(MAD 0) from alarming on every extra source.
+
+Only buckets that could rise (value ≥ ``min_sources``) get a baseline, gathered as a
+(candidates × window) matrix in blocks, so the work follows the active ports, not every
+port of every sensor. Medians come from a row-wise sort (unknown buckets sort last as NaN).
+
+A campaign is one port rising at ``min_sensors`` sensors or more: rises of the same
+(protocol, port) closer than ``window_s`` apart are chained, and a chain that spans enough
+distinct sensors is reported once, from its first rise to the end of its last bucket.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from renkei.sensors.events import NS
+from renkei.sensors.findings import Finding, FindingKind, protocol_name
+from renkei.sensors.model import Proto
+
+Floats = npt.NDArray[np.float64]
+MAD_SCALE = 1.4826
+_BLOCK_CELLS = 2_000_000
+_GROUP = ["sensor", "proto", "port"]
+
+
+def _median(sorted_rows: Floats, known: npt.NDArray[np.int64]) -> Floats:
+    """Row medians of row-sorted values whose first ``known`` entries are real."""
+    rows = np.arange(len(sorted_rows))
+    low = sorted_rows[rows, np.maximum((known - 1) // 2, 0)]
+    high = sorted_rows[rows, np.maximum(known // 2, 0)]
+    return (low + high) / 2.0
+
+
+def _baselines(group: npt.NDArray[np.int64], t: npt.NDArray[np.int64], value: Floats,
+               candidates: npt.NDArray[np.intp], window: int) -> tuple[Floats, Floats]:
+    """Median and MAD of the ``window`` buckets before each candidate row.
+
+    Rows are sorted by (group, t); ``t`` counts buckets from the start of the series.
+    """
+    stride = int(t.max()) + window + 2
+    position = group * stride + t
+    medians = np.empty(len(candidates))
+    mads = np.empty(len(candidates))
+    step = max(1, _BLOCK_CELLS // window)
+    for begin in range(0, len(candidates), step):
+        chosen = candidates[begin:begin + step]
+        start = t[chosen] - window                       # window's first bucket (may be < 0)
+        base = group[chosen] * stride
+        a = np.searchsorted(position, base + np.maximum(start, 0), side="left")
+        b = np.searchsorted(position, base + t[chosen], side="left")
+        matrix = np.zeros((len(chosen), window))
+        matrix[np.arange(window)[None, :] + start[:, None] < 0] = np.nan
+        lengths = b - a
+        owner = np.repeat(np.arange(len(chosen)), lengths)
+        offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        source = a[owner] + offsets
+        matrix[owner, t[source] - start[owner]] = value[source]
+        known = np.minimum(t[chosen], window).astype(np.int64)
+        matrix.sort(axis=1)
+        median = _median(matrix, known)
+        deviation = np.abs(matrix - median[:, None])
+        deviation.sort(axis=1)
+        medians[begin:begin + step] = median
+        mads[begin:begin + step] = _median(deviation, known)
+    return medians, mads
+
+
+_RISE_SCHEMA = pl.Schema({"bucket": pl.Datetime("ns", "UTC"), "sensor": pl.UInt16(), "proto": pl.UInt8(),
+                "port": pl.UInt16(), "sources": pl.Int64(), "research_sources": pl.UInt64(),
+                "packets": pl.UInt64(), "baseline": pl.Float64(), "mad": pl.Float64(),
+                "threshold": pl.Float64(), "width": pl.Int32()})
+
+
+def rises(series: pl.DataFrame, *, window: int = 168, min_history: int = 24, k: float = 3.0,
+          min_sources: int = 10) -> pl.DataFrame:
+    """The buckets of ``series`` (see ``series.series``) whose sources rose beyond baseline.
+
+    ``window`` and ``min_history`` count buckets (168 hourly buckets: a week). Columns:
+    bucket, sensor, proto, port, sources (research scanners left out), research_sources,
+    packets, baseline (median), mad, threshold, width.
+    """
+    if series.is_empty():
+        return pl.DataFrame(schema=_RISE_SCHEMA)
+    widths = series["width"].unique()
+    if len(widths) != 1:
+        raise ValueError("rises are judged on one bucket width at a time")
+    width = int(widths[0])
+    frame = series.sort([*_GROUP, "bucket"]).with_columns(
+        (pl.col("sources").cast(pl.Int64) - pl.col("research_sources").cast(pl.Int64))
+        .alias("sources"),
+        (pl.col("packets") - pl.col("research_packets")).alias("packets"),
+        pl.col("bucket").dt.epoch("ns").alias("_ns"))
+    ns = frame["_ns"].to_numpy()
+    t = (ns - ns.min()) // (width * NS)
+    keys = [frame[name].to_numpy() for name in _GROUP]
+    change = np.zeros(frame.height, dtype=bool)
+    change[0] = True
+    for key in keys:
+        change[1:] |= key[1:] != key[:-1]
+    group = np.cumsum(change, dtype=np.int64) - 1
+    value = frame["sources"].to_numpy().astype(np.float64)
+    candidates = np.flatnonzero((value >= min_sources) & (np.minimum(t, window) >= min_history))
+    if not len(candidates):
+        return pl.DataFrame(schema=_RISE_SCHEMA)
+    median, mad = _baselines(group, t.astype(np.int64), value, candidates, window)
+    threshold = median + k * np.maximum(MAD_SCALE * mad, 1.0)
+    risen = value[candidates] > threshold
+    return (frame[candidates[risen]]
+            .with_columns(baseline=pl.Series(median[risen]), mad=pl.Series(mad[risen]),
+                          threshold=pl.Series(threshold[risen]))
+            .select(list(_RISE_SCHEMA))
+            .sort(["bucket", *_GROUP]))
+
+
+_CAMPAIGN_SCHEMA = pl.Schema({"proto": pl.UInt8(), "port": pl.UInt16(), "first": pl.Datetime("ns", "UTC"),
+                    "last": pl.Datetime("ns", "UTC"), "sensors": pl.List(pl.UInt16()),
+                    "rises": pl.UInt32(), "peak_sources": pl.Int64(), "packets": pl.UInt64()})
+
+
+def campaigns(rises: pl.DataFrame, *, min_sensors: int = 2, window_s: int = 86_400,
+              ) -> pl.DataFrame:
+    """Ports that rose at ``min_sensors`` or more sensors with rises within ``window_s``.
+
+    Columns: proto, port, first, last (end of the last risen bucket), sensors, rises,
+    peak_sources, packets.
+    """
+    if rises.is_empty():
+        return pl.DataFrame(schema=_CAMPAIGN_SCHEMA)
+    gap = pl.duration(seconds=window_s)
+    chained = rises.sort(["proto", "port", "bucket"]).with_columns(
+        ((pl.col("proto") != pl.col("proto").shift()) | (pl.col("port") != pl.col("port").shift())
+         | (pl.col("bucket").diff() > gap)).fill_null(True).cum_sum().alias("_chain"))
+    found = (chained.group_by("_chain")
+             .agg(pl.col("proto").first(), pl.col("port").first(),
+                  pl.col("bucket").min().alias("first"),
+                  (pl.col("bucket").max() + pl.duration(seconds=pl.col("width").first()))
+                  .alias("last"),
+                  pl.col("sensor").unique().sort().alias("sensors"),
+                  pl.len().cast(pl.UInt32).alias("rises"),
+                  pl.col("sources").max().alias("peak_sources"),
+                  pl.col("packets").sum())
+             .filter(pl.col("sensors").list.len() >= min_sensors))
+    return found.select(list(_CAMPAIGN_SCHEMA)).cast(_CAMPAIGN_SCHEMA).sort(["first", "proto", "port"])
+
+
+def _ports(proto: int, port: int) -> list[int]:
+    return [port] if proto in (Proto.TCP, Proto.UDP) else []
+
+
+def rise_findings(rises: pl.DataFrame) -> list[Finding]:
+    """One finding per row of ``rises``."""
+    return [Finding(
+            kind=FindingKind.RISE, first=row["bucket"],
+            last=row["bucket"] + timedelta(seconds=int(row["width"])),
+            protocol=protocol_name(row["proto"]), ports=_ports(row["proto"], row["port"]),
+            sensor=row["sensor"], sensors=[row["sensor"]], packets=int(row["packets"]),
+            unique_srcs=int(row["sources"]), baseline=row["baseline"],
+            threshold=row["threshold"])
+        for row in rises.iter_rows(named=True)]
+
+
+def campaign_findings(campaigns: pl.DataFrame) -> list[Finding]:
+    """One finding per row of ``campaigns``."""
+    return [Finding(kind=FindingKind.CAMPAIGN, first=row["first"], last=row["last"],
+                    protocol=protocol_name(row["proto"]), ports=_ports(row["proto"], row["port"]),
+                    sensors=list(row["sensors"]), packets=int(row["packets"]),
+                    unique_srcs=int(row["peak_sources"]))
+            for row in campaigns.iter_rows(named=True)]
+

@@ -1,0 +1,199 @@
+"""Time series per bucket, sensor, protocol and port: packets and unique sources.
+
+Counts must add up across chunks (a day arrives as 24 hourly files, a month as days), and
+unique sources do not add: a source seen in two chunks is one source. So the accumulator
+keeps one row per (bucket, sensor, protocol, port, source) with its packets, merges those
+rows exactly (``grouping.group``, the same packed radix sort as the events) and counts
+sources only when a table is asked for. Memory grows with distinct (bucket, key, source)
+tuples, not packets; at a national darknet's scale (millions of sources a day) that is
+affordable, and exactness matters for the rises judged on these counts, so no
+HyperLogLog sketch. ``finish_before`` hands over complete buckets and forgets them, which
+bounds memory in a long run.
+
+The series counts probes by default (what scanners aim at, keyed by destination port);
+pass ``classes=BACKSCATTER`` for a backscatter series keyed by the victims' service port.
+Buckets start at multiples of the width from the epoch in local time ``offset_s`` east
+of UTC (``offset_s=9 * 3600`` makes daily buckets start at midnight in Japan).
+Sources on the research-scanner list are counted apart (``research_packets``,
+``research_sources``) so that rises can leave them out and charts still show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from renkei.sensors.classify import classify, service
+from renkei.sensors.columns import Packets, as_columns
+from renkei.sensors.events import NS, U8
+from renkei.sensors.findings import PROBES, PacketClass, SensorSizes
+from renkei.sensors.grouping import group
+from renkei.sensors.research import ResearchScanners
+
+BUCKETS = {"5m": 300, "1h": 3600, "1d": 86_400}
+KEY = ["bucket", "sensor", "proto", "port"]
+_PAIR = (*KEY, "src_hi", "src_lo")
+_DTYPES = {"bucket": np.int64, "sensor": np.uint16, "proto": np.uint8, "port": np.uint16,
+           "src_hi": np.uint64, "src_lo": np.uint64, "packets": np.uint64}
+_FIELDS = ("ts", "sensor", "src_hi", "src_lo", "count", "proto", "tcp_flags", "icmp_type", "frag",
+           "inner_proto", "dport", "sport", "inner_dport")
+COMPACT_ROWS = 4_000_000
+Pairs = dict[str, np.ndarray]
+
+
+def bucket_seconds(bucket: str | int) -> int:
+    """``"5m"``, ``"1h"``, ``"1d"`` or a number of seconds."""
+    seconds = BUCKETS[bucket] if isinstance(bucket, str) else int(bucket)
+    if seconds <= 0:
+        raise ValueError(f"bucket width must be positive, not {bucket!r}")
+    return seconds
+
+
+def _merge(pairs: Pairs) -> Pairs:
+    """One row per (bucket, sensor, proto, port, source), in that order, packets summed."""
+    rows = len(pairs["packets"])
+    if not rows:
+        return pairs
+    grouping = group({name: pairs[name] for name in _PAIR}, rows)
+    starts = np.flatnonzero(grouping.changes)
+    key = grouping.keys(starts)
+    merged = {name: key[name].astype(_DTYPES[name]) for name in _PAIR}
+    merged["packets"] = np.add.reduceat(pairs["packets"][grouping.order], starts, dtype=np.uint64)
+    return merged
+
+
+def _empty() -> Pairs:
+    return {name: np.zeros(0, dtype) for name, dtype in _DTYPES.items()}
+
+
+@dataclass
+class SeriesAccumulator:
+    """Adds chunks of packets; ``table()`` gives the series so far."""
+
+    bucket: str | int = "1h"
+    sizes: SensorSizes | None = None
+    classes: Iterable[PacketClass] = PROBES
+    research: ResearchScanners | None = None
+    offset_s: int = 0
+    _pairs: list[Pairs] = field(default_factory=list)
+    _rows: int = 0
+
+    @property
+    def width_s(self) -> int:
+        return bucket_seconds(self.bucket)
+
+    def add(self, packets: Packets, classes: U8 | None = None) -> None:
+        """Count one chunk (``classes`` is its ``classify``, computed when not given)."""
+        if not len(packets):
+            return
+        packets = as_columns(packets, _FIELDS)
+        classes = classify(packets) if classes is None else classes
+        wanted = np.zeros(256, dtype=bool)
+        wanted[[int(c) for c in self.classes]] = True
+        keep = np.flatnonzero(wanted[classes])
+        proto, port = service(packets, classes)
+        self._append(_merge({
+            "bucket": (packets["ts"][keep] + self.offset_s * NS) // (self.width_s * NS),
+            "sensor": packets["sensor"][keep],
+            "proto": proto[keep],
+            "port": port[keep],
+            "src_hi": packets["src_hi"][keep],
+            "src_lo": packets["src_lo"][keep],
+            "packets": packets["count"][keep].astype(np.uint64),
+        }))
+
+    def merge(self, other: SeriesAccumulator) -> None:
+        """Take in another accumulator's counts (same bucket width and offset)."""
+        if (other.width_s, other.offset_s) != (self.width_s, self.offset_s):
+            raise ValueError("series with different buckets cannot be merged")
+        for part in other._pairs:
+            self._append(part)
+
+    def _append(self, part: Pairs) -> None:
+        self._pairs.append(part)
+        self._rows += len(part["packets"])
+        if self._rows > COMPACT_ROWS and len(self._pairs) > 1:
+            self._compact()
+
+    def _compact(self) -> Pairs:
+        if not self._pairs:
+            return _empty()
+        if len(self._pairs) > 1:
+            merged = _merge({name: np.concatenate([p[name] for p in self._pairs])
+                             for name in _DTYPES})
+            self._pairs, self._rows = [merged], len(merged["packets"])
+        return self._pairs[0]
+
+    def table(self) -> pl.DataFrame:
+        """One row per (bucket, sensor, proto, port), sorted; see ``series`` for columns."""
+        return self._table(self._compact())
+
+    def finish_before(self, moment_ns: int) -> pl.DataFrame:
+        """The rows of buckets that start before ``moment_ns``, forgotten afterwards."""
+        pairs = self._compact()
+        done = self._starts(pairs["bucket"]) < moment_ns
+        self._pairs = [{name: column[~done] for name, column in pairs.items()}]
+        self._rows = len(self._pairs[0]["packets"])
+        return self._table({name: column[done] for name, column in pairs.items()})
+
+    def _starts(self, bucket: np.ndarray) -> np.ndarray:
+        return bucket * (self.width_s * NS) - self.offset_s * NS
+
+    def _table(self, pairs: Pairs) -> pl.DataFrame:
+        rows = len(pairs["packets"])
+        new = np.zeros(rows, dtype=bool)
+        new[:1] = True
+        for name in KEY:
+            new[1:] |= pairs[name][1:] != pairs[name][:-1]
+        starts = np.flatnonzero(new)
+        packets = pairs["packets"]
+        research = np.zeros(rows, dtype=bool)
+        if self.research is not None and rows:
+            research = self.research.lookup(pairs["src_hi"], pairs["src_lo"]) >= 0
+        empty = not rows
+        table = pl.DataFrame({
+            "bucket": self._starts(pairs["bucket"][starts]),
+            **{name: pairs[name][starts] for name in KEY[1:]},
+            "packets": np.zeros(0, np.uint64) if empty else np.add.reduceat(packets, starts),
+            "sources": np.diff(starts, append=rows).astype(np.uint64),
+            "research_packets": np.zeros(0, np.uint64) if empty else np.add.reduceat(
+                np.where(research, packets, 0).astype(np.uint64), starts),
+            "research_sources": np.zeros(0, np.uint64) if empty else np.add.reduceat(
+                research.astype(np.uint64), starts),
+        })
+        return table.with_columns(
+            pl.from_epoch("bucket", time_unit="ns").dt.replace_time_zone("UTC"),
+            per_address=pl.Series(_per_address(table, self.sizes)).fill_nan(None),
+            width=pl.lit(self.width_s, dtype=pl.Int32),
+        )
+
+
+def _per_address(rows: pl.DataFrame, sizes: SensorSizes | None) -> np.ndarray:
+    """Packets per monitored address; NaN where the sensor's size is unknown."""
+    packets = rows["packets"].to_numpy().astype(np.float64)
+    per = np.full(rows.height, np.nan)
+    if sizes is not None and rows.height:
+        table = np.asarray(sizes, dtype=np.float64)
+        sensor = rows["sensor"].to_numpy().astype(np.intp)
+        known = sensor < len(table)
+        per[known] = packets[known] / table[sensor[known]]
+        per[~np.isfinite(per) | (per < 0)] = np.nan
+    return per
+
+
+def series(packets: Packets, bucket: str | int = "1h", sizes: SensorSizes | None = None, *,
+           classes: Iterable[PacketClass] = PROBES, research: ResearchScanners | None = None,
+           offset_s: int = 0) -> pl.DataFrame:
+    """The series of one batch.
+
+    Columns: ``bucket`` (UTC start), ``sensor``, ``proto``, ``port``, ``packets`` (weighted
+    by ``count``), ``sources`` (unique), ``research_packets``, ``research_sources`` (their
+    share from listed research scanners), ``per_address`` (packets per monitored address
+    of the sensor, null when unknown) and ``width`` (bucket seconds).
+    """
+    accumulator = SeriesAccumulator(bucket, sizes, classes, research, offset_s)
+    accumulator.add(packets)
+    return accumulator.table()
