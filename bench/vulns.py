@@ -13,7 +13,10 @@ schema):
     references, CPE configurations with version bounds and non-vulnerable platforms);
   * matching an inventory of --components components (purls of the OSV corpus's
     packages and CPE names of the generated products, with versions) against all of it:
-    the time of `service.match_components`, lookups in the store included;
+    the time of `service.match_components`, lookups in the store included (one-shot, as
+    `renkei vulns match` does), and the time of the resident index `renkei serve` keeps
+    (`vulns.index`: every record compiled once per import, its build time printed too),
+    on three different inventories of that shape so that no cache carries over;
   * the baseline: each component checked against each advisory one by one, with
     `univers` version ranges, as a plain script would; timed on --baseline-components
     components and scaled to the whole inventory (its cost is linear in both).
@@ -231,6 +234,7 @@ def main() -> None:
     parser.add_argument("--baseline-components", type=int, default=20)
     args = parser.parse_args()
 
+    from renkei.core.memory import keep_long_lived
     from renkei.vulns.index import ResidentIndex
     from renkei.vulns.inventory import read_inventory
     from renkei.vulns.service import candidate_records, match_components
@@ -272,17 +276,27 @@ def main() -> None:
             f"{GOAL_MATCH_SECONDS:.0f} s)")
         with db.session() as session:
             index = ResidentIndex.build(session)
+        keep_long_lived()  # as renkei serve does after each build
+        # three inventories of the same shape, each matched once: nothing of one is cached
+        # for the next (the first is the one the one-shot matched, to compare answers)
+        others = []
+        for seed in (4, 5):
+            path = folder / f"inventory-{seed}.txt"
+            inventory(path, args.components, catalogue, osv_packages(osv_folder), seed=seed)
+            others.append(read_inventory(path).components)
         times = []
-        for _ in range(3):
+        for n, batch in enumerate([components, *others]):
             started = time.perf_counter()
-            resident = index.findings(components)
+            resident = index.findings(batch)
             times.append(time.perf_counter() - started)
-        same = [f.as_json() for f in resident] == [f.as_json() for f in findings]
-        fastest = min(times)
+            if n == 0:
+                same = [f.as_json() for f in resident] == [f.as_json() for f in findings]
+                first_count = len(resident)
+        slowest = max(times)
         figures[f"match {len(components):,} components, resident index (renkei serve)"] = (
-            f"{fastest:.2f} s (best of 3; {len(resident):,} findings, "
-            f"{'the same as' if same else 'DIFFERENT from'} the one-shot's) "
-            f"({'met' if fastest < GOAL_MATCH_SECONDS else 'NOT met'}: < "
+            f"{slowest:.2f} s (slowest of 3 inventories: {', '.join(f'{t:.2f}' for t in times)}; "
+            f"{first_count:,} findings, {'the same as' if same else 'DIFFERENT from'} the "
+            f"one-shot's) ({'met' if slowest < GOAL_MATCH_SECONDS else 'NOT met'}: < "
             f"{GOAL_MATCH_SECONDS:.0f} s); index of {len(index.facts):,} records built in "
             f"{index.build_seconds:.1f} s, once per import")
         from renkei.vulns.feeds import read_path
@@ -297,7 +311,7 @@ def main() -> None:
         figures[f"baseline: one by one against all {len(every):,} advisories, univers"] = (
             f"{took:.2f} s for {len(sample)} components -> {scaled:,.0f} s for "
             f"{len(components):,} (scaled); renkei {scaled / best:,.0f}x faster one-shot, "
-            f"{scaled / fastest:,.0f}x with the resident index")
+            f"{scaled / slowest:,.0f}x with the resident index")
     table = Table(title=f"vulns on {args.database}")
     table.add_column("phase")
     table.add_column("figure")

@@ -23,6 +23,7 @@ from renkei.vulns.model import (
     CpeMatch,
     CpeNode,
     EventKind,
+    Hit,
     ProductVersions,
     RangeEvent,
     Source,
@@ -353,3 +354,28 @@ def test_the_or_of_ors_shortcut_agrees_with_the_full_evaluation(
     slow.simple = False
     assert sorted(fast.hits(_Inventory.of(components))) == sorted(
         slow.hits(_Inventory.of(components)))
+
+
+@given(st.lists(_CONFIGS, min_size=1, max_size=4), _INVENTORIES)
+@settings(max_examples=300, deadline=None)
+def test_the_indexed_matcher_agrees_with_each_configuration_alone(
+        configs: list[CpeConfiguration], components: list[Component]) -> None:
+    advisories = [Advisory(source=Source.NVD, id=f"CVE-2026-{n:04d}", modified=None,
+                           configurations=(config,)) for n, config in enumerate(configs)]
+    expected = {(hit.component.given, hit.advisory, hit.certain)
+                for n, config in enumerate(configs)
+                for hit in _best(configuration_matches(config, components,
+                                                       f"nvd:CVE-2026-{n:04d}"))}
+    found = {(hit.component.given, hit.advisory, hit.certain)
+             for hit in Matcher(advisories).match(components)}
+    assert found == expected
+
+
+def _best(hits: list[Hit]) -> list[Hit]:
+    """One hit per (component, record), a certain one first — as the Matcher keeps them."""
+    kept: dict[tuple[str, str], Hit] = {}
+    for hit in hits:
+        held = kept.get((hit.component.given, hit.advisory))
+        if held is None or (hit.certain and not held.certain):
+            kept[(hit.component.given, hit.advisory)] = hit
+    return list(kept.values())

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from renkei.core.db import Database
-from renkei.core.memory import paused_gc
+from renkei.core.memory import keep_long_lived, paused_gc
 from renkei.vulns.ingest import load_advisory
 from renkei.vulns.match import Matcher
 from renkei.vulns.model import Advisory, Component
@@ -142,6 +142,7 @@ class IndexHolder:
             log.exception("building the resident vulnerability index failed")
             return
         self._index = index
+        keep_long_lived()
         log.info("resident vulnerability index: %d records in %.1f s",
                  len(index.facts), index.build_seconds)
 

@@ -477,6 +477,9 @@ class _CpeTest:
     why: str
     # configurations where this is a vulnerable, non-negated criteria (Matcher only)
     configs: list[_Config] = field(default_factory=list)
+    # records whose configuration is a simple OR holding this criteria: a component it
+    # matches is a hit of each, with no configuration to evaluate (Matcher only)
+    simple_records: list[str] = field(default_factory=list)
     indexed: bool = False  # in a Matcher's _ProductIndex
 
     def test(self, target: cpelib.CpeName, version: str | None) -> tuple[Tri, str]:
@@ -987,7 +990,12 @@ class Matcher:
                     if not t.indexed and t.key is not None:
                         self.criteria[t.key].add(t)
                         t.indexed = True
-                    t.configs.append(cc)
+                    # a simple OR's hits are the union of its criteria's matches, and
+                    # every criteria of one is indexed here: no need to evaluate it
+                    if cc.simple:
+                        t.simple_records.append(cc.advisory)
+                    else:
+                        t.configs.append(cc)
             for pv in adv.products:
                 cp = _compile_product(key, pv)
                 for k in cp.keys:
@@ -1024,6 +1032,12 @@ class Matcher:
             for t in product_index.run(members, inv):
                 for cc in t.configs:
                     todo[id(cc)] = cc
+                if t.simple_records:
+                    matched = inv.memo[id(t)][1]
+                    for advisory in t.simple_records:
+                        for index, certain, why in matched:
+                            _keep(hits, (index, advisory), Hit(comps[index], advisory, why,
+                                                               certain))
             inv.indexed.add(key)
         if inv.all:
             for cc in self.wild_configs:
