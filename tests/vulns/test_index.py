@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -135,3 +136,4 @@ def test_the_index_is_used_only_while_it_reflects_the_store(empty_database_url: 
         assert holder.failures == 0
     finally:
         database.dispose()
+        gc.unfreeze()  # the holder froze the test process's objects, as a server's
