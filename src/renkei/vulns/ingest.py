@@ -19,7 +19,20 @@ from itertools import islice
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, and_, delete, false, insert, or_, select, text, update
+from sqlalchemy import (
+    Table,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    false,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -184,7 +197,19 @@ def import_records(session: Session, clock: Clock, records: Iterable[Record], *,
     return result
 
 
-def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[str, str]]) -> ColumnElement[bool]:
+def one_of(column: Any, values: Iterable[Any], session: Session | None = None) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``, the array bound as one
+    parameter: an import's lookups name thousands of keys, and compiling a statement with a
+    placeholder for each (and psycopg splitting it again) cost more than running it."""
+    listed = list(values)
+    if session is not None and session.get_bind().dialect.name == "postgresql":
+        return cast(ColumnElement[bool],
+                    column == any_(bindparam(None, listed, type_=ARRAY(column.type))))
+    return cast(ColumnElement[bool], column.in_(listed))
+
+
+def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[str, str]],
+             session: Session | None = None) -> ColumnElement[bool]:
     """``(first, second) IN pairs``, written as ``first = a AND second IN (…)`` per distinct
     ``a``: PostgreSQL plans a row-value IN list as one OR per pair, checked against every
     row, which grew with the table (a quarter-million-CVE import crawled); grouped, each
@@ -194,7 +219,7 @@ def pairs_in(first: Any, second: Any, pairs: Iterable[tuple[str, str]]) -> Colum
         grouped.setdefault(a, []).append(b)
     if not grouped:
         return false()
-    return or_(*(and_(first == a, second.in_(bs)) for a, bs in grouped.items()))
+    return or_(*(and_(first == a, one_of(second, bs, session)) for a, bs in grouped.items()))
 
 
 def _table(model: type[Base]) -> Table:
@@ -243,7 +268,7 @@ def _store_advisories(session: Session, now: datetime, advisories: list[Advisory
     held = {(r.source, r.record_id): r for r in session.execute(
         select(VulnRecord.id, VulnRecord.source, VulnRecord.record_id, VulnRecord.digest,
                VulnRecord.modified)
-        .where(pairs_in(VulnRecord.source, VulnRecord.record_id, texts)))}
+        .where(pairs_in(VulnRecord.source, VulnRecord.record_id, texts, session)))}
     new: list[Advisory] = []
     changed: list[tuple[int, Advisory]] = []
     for advisory in advisories:
@@ -262,7 +287,7 @@ def _store_advisories(session: Session, now: datetime, advisories: list[Advisory
     if changed:
         old = [row_id for row_id, _ in changed]
         for table in (VulnLink, VulnAlias, AffectedName, AffectedProduct):
-            session.execute(delete(table).where(table.record_id.in_(old)))
+            session.execute(delete(table).where(one_of(table.record_id, old, session)))
         session.execute(update(VulnRecord), [
             {"id": row_id, **_record_row(a, texts, digests, now)} for row_id, a in changed])
         ids.update({(a.source.value, a.id[:ID_LENGTH]): row_id for row_id, a in changed})
@@ -272,7 +297,7 @@ def _store_advisories(session: Session, now: datetime, advisories: list[Advisory
         keys = [(a.source.value, a.id[:ID_LENGTH]) for a in new]
         ids.update({(r.source, r.record_id): r.id for r in session.execute(
             select(VulnRecord.id, VulnRecord.source, VulnRecord.record_id)
-            .where(pairs_in(VulnRecord.source, VulnRecord.record_id, keys)))})
+            .where(pairs_in(VulnRecord.source, VulnRecord.record_id, keys, session)))})
         result.added += len(new)
     written = [a for _, a in changed] + new
     if written:
@@ -302,7 +327,7 @@ def _write_lookups(session: Session, now: datetime, written: list[Advisory],
     aliases_only = {alias[:ID_LENGTH] for a in written if not a.cves for alias in a.aliases}
     known: dict[str, int] = dict(session.execute(
         select(Vulnerability.key, Vulnerability.id)
-        .where(Vulnerability.key.in_(wanted | aliases_only))).all())
+        .where(one_of(Vulnerability.key, wanted | aliases_only, session))).all())
     keys_of: dict[tuple[str, str], list[str]] = {}
     for advisory in written:
         keys = _vulnerability_keys(advisory)
@@ -316,11 +341,11 @@ def _write_lookups(session: Session, now: datetime, written: list[Advisory],
         _insert_rows(session, Vulnerability,
                      [{"key": k, "first_seen": now, "updated_at": now} for k in missing])
         known.update(session.execute(select(Vulnerability.key, Vulnerability.id)
-                                     .where(Vulnerability.key.in_(missing))).all())
+                                     .where(one_of(Vulnerability.key, missing, session))).all())
     touched = {known[k] for keys in keys_of.values() for k in keys}
     stale = touched - {known[k] for k in missing}
     if stale:
-        session.execute(update(Vulnerability).where(Vulnerability.id.in_(sorted(stale)))
+        session.execute(update(Vulnerability).where(one_of(Vulnerability.id, sorted(stale), session))
                         .values(updated_at=now))
     result.touched |= touched
     links: list[tuple[Any, ...]] = []

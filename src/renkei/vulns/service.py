@@ -20,6 +20,7 @@ from renkei.vulns.ingest import (
     cpe_vendor_product,
     import_records,
     load_advisory,
+    one_of,
     package_key,
     pairs_in,
     product_key,
@@ -110,14 +111,14 @@ def candidate_records(session: Session, components: Iterable[Component]) -> list
     ids: set[int] = set()
     for chunk in _chunks(sorted(packages)):
         ids.update(session.scalars(select(AffectedName.record_id).where(
-            pairs_in(AffectedName.ecosystem, AffectedName.name, chunk))))
+            pairs_in(AffectedName.ecosystem, AffectedName.name, chunk, session))))
     for chunk in _chunks(sorted(products)):
         ids.update(session.scalars(select(AffectedProduct.record_id).where(
-            pairs_in(AffectedProduct.vendor, AffectedProduct.product, chunk))))
+            pairs_in(AffectedProduct.vendor, AffectedProduct.product, chunk, session))))
     advisories: list[Advisory] = []
     for chunk_ids in _chunks(sorted(ids)):
         rows = session.scalars(select(VulnRecord.data).where(
-            VulnRecord.id.in_(chunk_ids),
+            one_of(VulnRecord.id, chunk_ids, session),
             VulnRecord.withdrawn.is_(None)))
         advisories.extend(load_advisory(text) for text in rows)
     return advisories
@@ -253,7 +254,7 @@ def _links(session: Session, record_keys: Sequence[str]) -> dict[str, list[str]]
                 select(VulnRecord.source, VulnRecord.record_id, Vulnerability.key)
                 .join(VulnLink, VulnLink.record_id == VulnRecord.id)
                 .join(Vulnerability, Vulnerability.id == VulnLink.vulnerability_id)
-                .where(pairs_in(VulnRecord.source, VulnRecord.record_id, chunk))):
+                .where(pairs_in(VulnRecord.source, VulnRecord.record_id, chunk, session))):
             keys_of[f"{source}:{record_id}"].append(key)
     return keys_of
 
@@ -266,7 +267,7 @@ def _known_aliases(session: Session, keys: Sequence[str]) -> dict[str, set[str]]
                 select(Vulnerability.key, VulnAlias.alias)
                 .join(VulnLink, VulnLink.vulnerability_id == Vulnerability.id)
                 .join(VulnAlias, VulnAlias.record_id == VulnLink.record_id)
-                .where(Vulnerability.key.in_(chunk))):
+                .where(one_of(Vulnerability.key, chunk, session))):
             known[key].add(alias)
     return known
 
@@ -276,9 +277,10 @@ def _exploitation(session: Session, cves: Sequence[str]) -> tuple[set[str], dict
     kev: set[str] = set()
     epss: dict[str, float] = {}
     for names in _chunks(cves):
-        kev.update(session.scalars(select(KevEntryRow.cve).where(KevEntryRow.cve.in_(names))))
+        kev.update(session.scalars(select(KevEntryRow.cve).where(
+            one_of(KevEntryRow.cve, names, session))))
         epss.update(session.execute(select(EpssRow.cve, EpssRow.epss)
-                                    .where(EpssRow.cve.in_(names))).all())
+                                    .where(one_of(EpssRow.cve, names, session))).all())
     return kev, epss
 
 
