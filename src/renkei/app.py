@@ -14,6 +14,8 @@ from renkei.core import http
 from renkei.core.config import Config, load_config
 from renkei.core.db import Database
 from renkei.core.time import Clock, SystemClock
+from renkei.plan import api as plan_api
+from renkei.sensors import api as sensors_api
 from renkei.sharing import api as sharing_api
 from renkei.sharing import stix, taxii, taxii_api
 from renkei.vulns import api as vulns_api
@@ -49,5 +51,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None,
     app.include_router(taxii_api.router)
     app.include_router(sharing_api.router)
     app.include_router(vulns_api.router)
+    app.include_router(sensors_api.router)
+    app.include_router(plan_api.router)
     app.add_middleware(http.Guard, larger={"/api/v1/vulns/": vulns_api.MAX_INVENTORY_BYTES})
     return app

@@ -20,6 +20,7 @@ from renkei.core.models import Role
 from renkei.core.time import SystemClock
 from renkei.logs.cli import app as logs_app
 from renkei.plan.cli import app as plan_app
+from renkei.sensors.cli import app as sensors_app
 from renkei.sharing.cli import app as sharing_app
 from renkei.vulns.cli import app as vulns_app
 
@@ -27,6 +28,7 @@ app = typer.Typer(help="renkei (連携): collect, analyse and share cyber-threat
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(logs_app, name="logs")
 app.add_typer(plan_app, name="plan")
+app.add_typer(sensors_app, name="sensors")
 app.add_typer(sharing_app, name="sharing")
 app.add_typer(vulns_app, name="vulns")
 

@@ -8,6 +8,8 @@ from sqlalchemy import MetaData
 def all_metadata() -> MetaData:
     from renkei.core import models
     from renkei.logs import store  # noqa: F401  (registers the logs tables)
+    from renkei.plan import store as plan_store  # noqa: F401  (the plan tables)
+    from renkei.sensors import store as sensors_store  # noqa: F401  (the sensors tables)
     from renkei.sharing import store as sharing_store  # noqa: F401  (the sharing tables)
     from renkei.vulns import store as vulns_store  # noqa: F401  (the vulns tables)
 

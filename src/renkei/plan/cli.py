@@ -1,4 +1,5 @@
-"""`renkei plan …`: the annual plan's measures and its public comments, without a database.
+"""`renkei plan …`: the annual plan's measures and its public comments, without a database;
+and (cli_status, cli_audits, cli_consultation) the records kept in the database.
 
 Two outputs are a public interface, kept stable (docs/plan.md): ``measures --json`` prints
 JSON Lines, one measure per line with ``id``, ``chapter``, ``section``, ``subsection``,
@@ -22,6 +23,9 @@ from rich.table import Table
 from renkei.core.cli_output import fail
 from renkei.core.config import load_config
 from renkei.core.i18n import Translate, translator
+from renkei.plan.cli_audits import audits_app
+from renkei.plan.cli_consultation import consultation_app
+from renkei.plan.cli_status import report, status_app, year_app
 from renkei.plan.comments import differences, select, summarise
 from renkei.plan.load import PlanDataError, comment_record, load_2015, load_comments, load_plan
 from renkei.plan.model import Category, Comment, CommentSummary, Node, NodeKind, Plan
@@ -31,6 +35,12 @@ app = typer.Typer(help="The annual plan: its measures and public comments (Cyber
 comments_app = typer.Typer(help="Public comments on the plan and what they add up to.",
                            no_args_is_help=True)
 app.add_typer(comments_app, name="comments")
+# the records kept in the database: statuses, years, audits, consultations, the report
+app.add_typer(status_app, name="status")
+app.add_typer(year_app, name="year")
+app.add_typer(audits_app, name="audits")
+app.add_typer(consultation_app, name="consultation")
+app.command("report")(report)
 
 PlanOption = Annotated[Path | None, typer.Option(
     "--plan", help="A plan file (YAML, docs/plan.md) instead of the shipped 2015 plan; with --comments, the plan their refs name.")]

@@ -29,6 +29,7 @@ from renkei.plan.model import (
     Node,
     NodeKind,
     Plan,
+    ReceivedComment,
     SubmitterKind,
 )
 
@@ -52,14 +53,24 @@ class PlanDataError(UserError):
 # --- reading ------------------------------------------------------------------------------
 
 
-def _read_text(path: Path) -> str:
+def read_bytes(path: Path, limit: int | None = None) -> bytes:
+    """A file's bytes, refused when larger than ``limit`` (default MAX_BYTES)."""
+    limit = MAX_BYTES if limit is None else limit
     try:
         with path.open("rb") as fh:
-            data = fh.read(MAX_BYTES + 1)
+            data = fh.read(limit + 1)
     except OSError as exc:
         raise PlanDataError("{file}: cannot read: {reason}", file=path, reason=exc.strerror) from exc
-    if len(data) > MAX_BYTES:
-        raise PlanDataError("{file}: more than {limit} bytes", file=path, limit=MAX_BYTES)
+    if len(data) > limit:
+        raise PlanDataError("{file}: more than {limit} bytes", file=path, limit=limit)
+    return data
+
+
+def decode(data: bytes, path: Path | str, limit: int | None = None) -> str:
+    """UTF-8 text (a BOM allowed) of at most ``limit`` bytes (default MAX_BYTES)."""
+    limit = MAX_BYTES if limit is None else limit
+    if len(data) > limit:
+        raise PlanDataError("{file}: more than {limit} bytes", file=path, limit=limit)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -67,9 +78,20 @@ def _read_text(path: Path) -> str:
                             offset=exc.start) from exc
 
 
-def _read_yaml(path: Path, text: str, expected_format: str) -> Mapping[str, Any]:
+def _read_text(path: Path) -> str:
+    return decode(read_bytes(path), path)
+
+
+def read_yaml(path: Path | str, text: str, expected_format: str) -> Mapping[str, Any]:
+    """A YAML mapping whose ``format`` is ``expected_format`` (no aliases)."""
+    return _read_yaml(path, text, expected_format)
+
+
+def _read_yaml(path: Path | str, text: str, expected_format: str) -> Mapping[str, Any]:
     try:
         document = yaml.safe_load(text)
+    except RecursionError:  # brackets nested thousands deep
+        raise PlanDataError("{file}: not YAML (line {line})", file=path, line=0) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
@@ -85,7 +107,7 @@ def _read_yaml(path: Path, text: str, expected_format: str) -> Mapping[str, Any]
 class _Entry:
     """One mapping of a file, for field access that names the file and entry on error."""
 
-    def __init__(self, path: Path, where: str, value: object) -> None:
+    def __init__(self, path: Path | str, where: str, value: object) -> None:
         if not isinstance(value, dict):
             raise PlanDataError("{file}: {where}: expected a mapping", file=path, where=where)
         self.path, self.where, self.value = path, where, value
@@ -140,7 +162,15 @@ class _Entry:
                              value=text) from None
 
 
-def _entries(path: Path, document: Mapping[str, Any], key: str, required: bool = True) -> list[Any]:
+Entry = _Entry  # for the other file formats of the plan domain (frameworks)
+
+
+def entries(path: Path | str, document: Mapping[str, Any], key: str, required: bool = True) -> list[Any]:
+    """The list under ``key`` (bounded to MAX_ENTRIES)."""
+    return _entries(path, document, key, required)
+
+
+def _entries(path: Path | str, document: Mapping[str, Any], key: str, required: bool = True) -> list[Any]:
     value = document.get(key)
     if value is None and not required:
         return []
@@ -157,7 +187,12 @@ def _entries(path: Path, document: Mapping[str, Any], key: str, required: bool =
 
 def load_plan(path: Path) -> Plan:
     """A plan from its YAML file (docs/plan.md, "Plan files")."""
-    document = _read_yaml(path, _read_text(path), PLAN_FORMAT)
+    return parse_plan(_read_text(path), path)
+
+
+def parse_plan(text: str, path: Path | str) -> Plan:
+    """A plan from the text of its YAML file; ``path`` names it in errors."""
+    document = _read_yaml(path, text, PLAN_FORMAT)
     header = _Entry(path, "plan", document)
     year = header.number("year")
     assert year is not None
@@ -208,6 +243,11 @@ def _category(text: str) -> Category:
 
 
 def _comment(entry: _Entry, plan: Plan | None) -> Comment:
+    return Comment(**_comment_fields(entry, plan, answered=True))
+
+
+def _comment_fields(entry: _Entry, plan: Plan | None, *, answered: bool) -> dict[str, Any]:
+    """A comment's fields; without ``answered``, its category and answer may be missing."""
     number = entry.number("number")
     assert number is not None
     entry.where = f"{entry.where} (number {number})"
@@ -224,16 +264,20 @@ def _comment(entry: _Entry, plan: Plan | None) -> Comment:
         if unknown:
             raise entry._fail("{file}: {where}: no plan node {id}", id=unknown[0])
         measure_ids = tuple(dict.fromkeys(m.id for ref in refs for m in plan.measures_under(ref)))
-    return Comment(
-        number=number, submitter=submitter, submitter_kind=kind,
-        summary=entry.text("summary"), category=entry.choice("category", _category),
-        answer=entry.text("answer"), changed=entry.flag("changed"),
-        branch=entry.number("branch", required=False), page=entry.text("page", required=False),
-        section=entry.text("section", required=False), reason=entry.text("reason", required=False),
-        refs=refs, measure_ids=measure_ids)
+    category = (entry.choice("category", _category)
+                if answered or entry.text("category", required=False) else None)
+    return {
+        "number": number, "submitter": submitter, "submitter_kind": kind,
+        "summary": entry.text("summary"), "category": category,
+        "answer": entry.text("answer", required=answered), "changed": entry.flag("changed"),
+        "branch": entry.number("branch", required=False),
+        "page": entry.text("page", required=False),
+        "section": entry.text("section", required=False),
+        "reason": entry.text("reason", required=False), "refs": refs,
+        "measure_ids": measure_ids}
 
 
-def _check_numbers(path: Path, comments: Sequence[Comment]) -> None:
+def _check_numbers(path: Path | str, comments: Sequence[Comment | ReceivedComment]) -> None:
     seen: set[int] = set()
     for comment in comments:
         if comment.number in seen:
@@ -260,10 +304,31 @@ def load_comments(path: Path, plan: Plan | None = None) -> tuple[list[Comment], 
     return comments, None if published is None else _summary(path, published)
 
 
-def _csv_rows(path: Path, text: str) -> list[dict[str, str]]:
+def load_received(data: bytes, name: str, plan: Plan | None = None) -> list[ReceivedComment]:
+    """The comments a new consultation received, from a comment file's bytes (CSV when
+    ``name`` ends in .csv, else YAML; docs/plan.md) in which category and answer may be
+    missing. With a plan, ``refs`` are checked against it."""
+    text = decode(data, name)
+    if name.lower().endswith(".csv"):
+        rows = _csv_rows(name, text, ("number", "submitter", "summary"))
+        entries = [_Entry(name, f"line {index + 2}", row) for index, row in enumerate(rows)]
+    else:
+        document = _read_yaml(name, text, COMMENTS_FORMAT)
+        entries = [_Entry(name, f"comments[{index}]", raw)
+                   for index, raw in enumerate(_entries(name, document, "comments"))]
+    received = [ReceivedComment(**_comment_fields(entry, plan, answered=False))
+                for entry in entries]
+    _check_numbers(name, received)
+    return received
+
+
+_CSV_REQUIRED = ("number", "submitter", "category", "summary", "answer")
+
+
+def _csv_rows(path: Path | str, text: str,
+              required: Sequence[str] = _CSV_REQUIRED) -> list[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in ("number", "submitter", "category", "summary", "answer")
-               if c not in (reader.fieldnames or [])]
+    missing = [c for c in required if c not in (reader.fieldnames or [])]
     if missing:
         raise PlanDataError("{file}: no column {column}", file=path, column=missing[0])
     rows: list[dict[str, str]] = []

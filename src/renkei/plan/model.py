@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar
+
+StrEnumT = TypeVar("StrEnumT", bound=StrEnum)
 
 
 class NodeKind(StrEnum):
@@ -128,6 +131,26 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class ReceivedComment:
+    """A comment as a new consultation receives it: like ``Comment``, but the category and
+    answer may not be given yet (the workflow adds them)."""
+
+    number: int
+    submitter: str
+    submitter_kind: SubmitterKind
+    summary: str
+    category: Category | None = None
+    answer: str = ""
+    changed: bool = False
+    branch: int | None = None
+    page: str = ""
+    section: str = ""
+    reason: str = ""
+    refs: tuple[str, ...] = ()
+    measure_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class KindFigures:
     submitters: int
     comments: int
@@ -155,3 +178,35 @@ class CommentSummary:
             "changed": {category.key: count for category, count in self.changed.items()},
             "changed_total": sum(self.changed.values()),
         }
+
+
+class Status(StrEnum):
+    """Where a measure stands in a fiscal year."""
+
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    DELAYED = "delayed"
+    DROPPED = "dropped"
+
+
+class AuditOutcome(StrEnum):
+    """The result an audit gives one requirement; the first three are ranked, best first."""
+
+    COMPLIANT = "compliant"
+    PARTIAL = "partially_compliant"
+    NON_COMPLIANT = "non_compliant"
+    NOT_APPLICABLE = "not_applicable"
+    NOT_ASSESSED = "not_assessed"
+
+    @property
+    def rank(self) -> int | None:
+        """0 for compliant, 1 partial, 2 non-compliant; None where there is nothing to rank."""
+        order = (AuditOutcome.COMPLIANT, AuditOutcome.PARTIAL, AuditOutcome.NON_COMPLIANT)
+        return order.index(self) if self in order else None
+
+
+def parse_choice(enum: type[StrEnumT], text: str) -> StrEnumT:
+    """A member of ``enum`` by its value, with ``-`` for ``_`` and any case
+    (``in-progress``); raises ValueError."""
+    return enum(text.strip().lower().replace("-", "_"))

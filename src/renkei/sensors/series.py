@@ -20,7 +20,7 @@ Sources on the research-scanner list are counted apart (``research_packets``,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -80,6 +80,7 @@ class SeriesAccumulator:
     offset_s: int = 0
     _pairs: list[Pairs] = field(default_factory=list)
     _rows: int = 0
+    _unmerged: bool = False     # a part came from add_counts (not merged on the way in)
 
     @property
     def width_s(self) -> int:
@@ -105,23 +106,35 @@ class SeriesAccumulator:
             "packets": packets["count"][keep].astype(np.uint64),
         }))
 
+    def add_counts(self, counts: Mapping[str, np.ndarray]) -> None:
+        """Add rows already reduced elsewhere (the streaming events of ``open_events``):
+        bucket (index: start // width), sensor, proto, port, src_hi, src_lo and packets,
+        in any order and with repeated keys. They are kept as they come and merged with
+        the rest at the next compaction: mostly distinct already, a merge per call would
+        sort them twice."""
+        if len(counts["packets"]):
+            self._append({name: np.asarray(counts[name], dtype)
+                          for name, dtype in _DTYPES.items()}, merged=False)
+
     def merge(self, other: SeriesAccumulator) -> None:
         """Take in another accumulator's counts (same bucket width and offset)."""
         if (other.width_s, other.offset_s) != (self.width_s, self.offset_s):
             raise ValueError("series with different buckets cannot be merged")
         for part in other._pairs:
-            self._append(part)
+            self._append(part, merged=not other._unmerged)
 
-    def _append(self, part: Pairs) -> None:
+    def _append(self, part: Pairs, merged: bool = True) -> None:
         self._pairs.append(part)
         self._rows += len(part["packets"])
-        if self._rows > COMPACT_ROWS and len(self._pairs) > 1:
+        self._unmerged = self._unmerged or not merged
+        if self._rows > COMPACT_ROWS and (len(self._pairs) > 1 or self._unmerged):
             self._compact()
 
     def _compact(self) -> Pairs:
         if not self._pairs:
             return _empty()
-        if len(self._pairs) > 1:
+        if len(self._pairs) > 1 or self._unmerged:
+            self._unmerged = False
             merged = _merge({name: np.concatenate([p[name] for p in self._pairs])
                              for name in _DTYPES})
             self._pairs, self._rows = [merged], len(merged["packets"])
@@ -179,7 +192,8 @@ def _per_address(rows: pl.DataFrame, sizes: SensorSizes | None) -> np.ndarray:
         table = np.asarray(sizes, dtype=np.float64)
         sensor = rows["sensor"].to_numpy().astype(np.intp)
         known = sensor < len(table)
-        per[known] = packets[known] / table[sensor[known]]
+        with np.errstate(divide="ignore", invalid="ignore"):    # size 0: unknown
+            per[known] = packets[known] / table[sensor[known]]
         per[~np.isfinite(per) | (per < 0)] = np.nan
     return per
 

@@ -415,6 +415,47 @@ def publish_direct(session: Session, clock: Clock, principal: Principal,
     return rows
 
 
+def publish_to_member(session: Session, clock: Clock, bundle: dict[str, Any],
+                      member: Organisation, *, actor: str | None, source: str = "cli",
+                      action: str = "sharing.publish.member") -> list[SharedObject]:
+    """The hub tells one member something about the member itself (its own addresses seen
+    attacking, say) under TLP:AMBER+STRICT, which only the owning organisation and the hub
+    may read: so the objects are owned by the member and authored by the hub (their
+    ``created_by_ref`` is the hub's identity). Validated first; a version already held is
+    not written twice; an id that is another organisation's object is refused."""
+    if member.is_hub:
+        raise WorkflowError("a report to a member goes to a member organisation, not the hub")
+    stix.validate_bundle(bundle)
+    objects = [o for o in bundle["objects"] if o["type"] != "marking-definition"]
+    ids = [o["id"] for o in objects]
+    owners = {owner for chunk in _chunks(sorted(set(ids))) for owner in session.scalars(
+        select(SharedObject.owner_org_id).where(SharedObject.stix_id.in_(chunk)))}
+    if owners - {member.id}:
+        raise WorkflowError("an object of this report is another organisation's",
+                            status=409)
+    now = clock.now()
+    held = _held_versions(session, ids)
+    rows = []
+    for o in objects:
+        version = datetime.fromisoformat(o["modified"].replace("Z", "+00:00"))
+        if (o["id"], version) not in held:
+            rows.append(SharedObject(
+                stix_id=o["id"], stix_type=o["type"], spec_version="2.1", version=version,
+                date_added=now, body=o, owner_org_id=member.id, author_user_id=None,
+                marking=Tlp.AMBER_STRICT.value))
+    session.add_all(rows)
+    session.flush()
+    record_references(session, rows)
+    mark_superseded(session, rows)
+    taxii.ensure_default_collection(session, clock)
+    taxii.route_to_collections(session, rows, [], now)
+    audit.record(session, clock, action=action, actor=actor, source=source,
+                 target=f"organisation:{member.id}", organisation_id=member.id,
+                 details={"objects": len(rows), "first": ids[0] if ids else None})
+    session.flush()
+    return rows
+
+
 def _held_versions(session: Session, stix_ids: list[str]) -> dict[tuple[str, datetime], int]:
     held: dict[tuple[str, datetime], int] = {}
     for chunk in _chunks(sorted(set(stix_ids))):

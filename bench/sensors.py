@@ -1,0 +1,318 @@
+"""Benchmark: renkei's sensor pipeline against the same analysis fed by dpkt, and a file read.
+
+    python bench/sensors.py [--packets 20000000] [--capture PATH] [--dpkt-packets 1000000]
+
+Generates (once, cached in the temp directory) a pcap of mixed darknet traffic over three
+days (``sensor_traffic``: ZMap/Masscan/Mirai-like and plain scanners over a /16, UDP probes,
+SYN-ACK/RST/ICMP-error backscatter from DoS victims, noise, a few % IPv6), pins itself to
+one core and prints, in one run:
+
+  * renkei: ``analyse_captures`` on the file — read + classify + events + series + findings
+    (scanners, backscatter, rises), best of ``--runs`` after warming the numba kernels;
+  * renkei's reader alone (``iter_packets``), for where the time goes;
+  * dpkt: the same pipeline with dpkt as the reader (a Python loop parsing each packet into
+    the PACKET fields, 2^18 rows per array, then the same ``Pipeline``), timed on the
+    first ``--dpkt-packets`` packets and scaled to packets/s;
+  * the floor: ``tcpdump -r FILE -w /dev/null`` when installed, else reading the file's
+    bytes into a null sink (page cache warm);
+  * peak RSS (VmHWM) of the pipeline in a fresh process on 5 M and on all packets.
+
+The real captures of ../shared/data/pcaps, when present, are analysed one by one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("POLARS_MAX_THREADS", "1")
+
+import numpy as np
+from host import machine, yardstick
+from rich.console import Console
+from rich.table import Table
+from sensor_traffic import RECORD, write_capture
+
+HERE = Path(__file__).resolve().parent
+PCAPS = HERE.parent.parent / "shared" / "data" / "pcaps"
+GENERATOR_VERSION = 1
+console = Console(width=120)
+
+
+def one_core() -> str:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+        return f"pinned to CPU {min(os.sched_getaffinity(0))}"
+    return "not pinned (no sched_setaffinity here)"
+
+
+def capture(args: argparse.Namespace) -> Path:
+    if args.capture is not None:
+        return Path(args.capture)
+    folder = Path(tempfile.gettempdir()) / "renkei-bench-sensors"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"darknet-{args.packets}-v{GENERATOR_VERSION}.pcap"
+    if not path.exists():
+        started = time.perf_counter()
+        partial = path.with_suffix(".part")
+        write_capture(partial, args.packets)
+        partial.rename(path)
+        print(f"generated {args.packets:,} packets ({path.stat().st_size / 1e9:.2f} GB) in "
+              f"{time.perf_counter() - started:.1f} s: {path}")
+    else:
+        print(f"reusing {path}")
+    return path
+
+
+def prefix(path: Path, packets: int) -> Path:
+    """The first ``packets`` records of a generated capture (fixed-size records)."""
+    out = path.with_name(f"{path.stem}-first{packets}.pcap")
+    if not out.exists():
+        with path.open("rb") as src, out.open("wb") as dst:
+            dst.write(src.read(24 + packets * RECORD))
+    return out
+
+
+# -- renkei ---------------------------------------------------------------------------
+
+
+def run_renkei(path: Path, runs: int) -> tuple[float, int, Counter[str]]:
+    from renkei.sensors.pipeline import Capture, analyse_captures
+
+    analyse_captures([Capture(prefix(path, 100_000))])   # load the kernels
+    best = float("inf")
+    result = None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = analyse_captures([Capture(path)])
+        best = min(best, time.perf_counter() - started)
+    assert result is not None
+    return best, result.packets, Counter(str(f.kind) for f in result.findings)
+
+
+def run_reader(path: Path) -> tuple[float, int]:
+    from renkei.sensors.read import iter_packets
+
+    started = time.perf_counter()
+    rows = sum(len(batch) for batch in iter_packets(path))
+    return time.perf_counter() - started, rows
+
+
+# -- dpkt -----------------------------------------------------------------------------
+
+
+def _address(raw: bytes) -> tuple[int, int]:
+    if len(raw) == 4:
+        return 0, 0xFFFF_0000_0000 | int.from_bytes(raw, "big")
+    value = int.from_bytes(raw, "big")
+    return value >> 64, value & 0xFFFF_FFFF_FFFF_FFFF
+
+
+def dpkt_batches(path: Path, limit: int, batch: int = 1 << 18):  # type: ignore[no-untyped-def]
+    """PACKET arrays parsed by dpkt, a plain Python loop per packet."""
+    import dpkt
+
+    from renkei.sensors.model import PACKET
+
+    names = [n for n in PACKET.names if n != "sensor"]
+    columns: dict[str, list[int]] = {n: [] for n in names}
+    append = {n: columns[n].append for n in names}
+
+    def flush() -> np.ndarray:
+        out = np.zeros(len(columns["ts"]), PACKET)
+        for name in names:
+            out[name] = columns[name]
+            columns[name].clear()
+        return out
+
+    with path.open("rb") as handle:
+        for index, (ts, frame) in enumerate(dpkt.pcap.Reader(handle)):
+            if index >= limit:
+                break
+            ip = dpkt.ethernet.Ethernet(frame).data
+            fields = dict.fromkeys(names, 0)
+            if isinstance(ip, dpkt.ip.IP):
+                fields["version"], fields["ip_id"], fields["ttl"] = 4, ip.id, ip.ttl
+                fields["length"] = ip.len
+                if ip.off & 0x3FFF:
+                    fields["frag"] = 1 | (2 if ip.off & 0x1FFF else 0)
+            elif isinstance(ip, dpkt.ip6.IP6):
+                fields["version"], fields["ttl"], fields["length"] = 6, ip.hlim, ip.plen + 40
+            else:
+                continue
+            fields["src_hi"], fields["src_lo"] = _address(ip.src)
+            fields["dst_hi"], fields["dst_lo"] = _address(ip.dst)
+            fields["ts"] = round(ts * 1_000_000) * 1000
+            fields["proto"] = ip.p if fields["version"] == 4 else ip.nxt
+            fields["count"] = 1
+            l4 = ip.data
+            if isinstance(l4, dpkt.tcp.TCP):
+                fields.update(sport=l4.sport, dport=l4.dport, seq=l4.seq, ack=l4.ack,
+                              tcp_flags=l4.flags)
+            elif isinstance(l4, dpkt.udp.UDP):
+                fields.update(sport=l4.sport, dport=l4.dport)
+            elif isinstance(l4, dpkt.icmp.ICMP):
+                fields.update(icmp_type=l4.type, icmp_code=l4.code)
+                quoted = getattr(l4.data, "data", None)
+                if l4.type in (3, 4, 5, 11, 12) and isinstance(quoted, dpkt.ip.IP):
+                    fields["inner_proto"] = quoted.p
+                    inner = quoted.data
+                    if isinstance(inner, bytes) and len(inner) >= 4:
+                        fields["inner_sport"] = int.from_bytes(inner[:2], "big")
+                        fields["inner_dport"] = int.from_bytes(inner[2:4], "big")
+                    elif hasattr(inner, "sport"):
+                        fields["inner_sport"], fields["inner_dport"] = inner.sport, inner.dport
+            for name in names:
+                append[name](fields[name])
+            if len(columns["ts"]) >= batch:
+                yield flush()
+    if columns["ts"]:
+        yield flush()
+
+
+def run_dpkt(path: Path, limit: int) -> tuple[float, int]:
+    from renkei.sensors.pipeline import Pipeline
+
+    started = time.perf_counter()
+    pipeline = Pipeline()
+    for batch in dpkt_batches(path, limit):
+        pipeline.add(batch, 0)
+    pipeline.finish()
+    return time.perf_counter() - started, pipeline.packets
+
+
+# -- floor and memory ---------------------------------------------------------------
+
+
+class _Null:
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
+def run_floor(path: Path) -> tuple[float, str]:
+    tcpdump = shutil.which("tcpdump")
+    started = time.perf_counter()
+    if tcpdump:
+        subprocess.run([tcpdump, "-r", str(path), "-w", "/dev/null"], check=True,
+                       capture_output=True)
+        return time.perf_counter() - started, "tcpdump -r FILE -w /dev/null"
+    with path.open("rb") as handle:
+        shutil.copyfileobj(handle, _Null(), 1 << 20)  # type: ignore[misc]
+    return time.perf_counter() - started, "plain read of the file (tcpdump not installed)"
+
+
+def peak_memory(path: Path) -> int:
+    """Peak RSS in MiB of the pipeline over ``path`` in a fresh process."""
+    # VmHWM, not getrusage: Linux carries ru_maxrss over fork and exec, so a child would
+    # report at least this (large) process's peak
+    code = ("import sys; from pathlib import Path;"
+            "from renkei.sensors.pipeline import Capture, analyse_captures;"
+            "analyse_captures([Capture(Path(sys.argv[1]))]);"
+            "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], check=True,
+                          capture_output=True, text=True)
+    return int(done.stdout.split()[-1]) // 1024
+
+
+# -- real captures ------------------------------------------------------------------
+
+
+def real_captures() -> None:
+    from renkei.sensors.pipeline import Capture, analyse_captures
+
+    if not PCAPS.is_dir():
+        print(f"\nno real captures: {PCAPS} is not present")
+        return
+    table = Table(title=f"real captures in {PCAPS}")
+    for column in ("file", "packets", "seconds", "scanner", "backscatter", "rise", "problems"):
+        table.add_column(column, justify="left" if column == "file" else "right")
+    for path in sorted(PCAPS.iterdir()):
+        if not path.is_file():
+            continue
+        started = time.perf_counter()
+        try:
+            result = analyse_captures([Capture(path)])
+        except ValueError as error:
+            table.add_row(path.name, "-", "-", "-", "-", "-", str(error)[:40])
+            continue
+        kinds = Counter(str(f.kind) for f in result.findings)
+        table.add_row(path.name, f"{result.packets:,}", f"{time.perf_counter() - started:.2f}",
+                      str(kinds["scanner"]), str(kinds["backscatter"]), str(kinds["rise"]),
+                      str(sum(len(s.problems) for s in result.stats)))
+    console.print(table)
+
+
+# -- main ---------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--packets", type=int, default=20_000_000)
+    parser.add_argument("--capture", type=Path, help="use this pcap instead of generating one")
+    parser.add_argument("--dpkt-packets", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3, help="renkei runs (the best is shown)")
+    parser.add_argument("--memory-packets", type=int, default=5_000_000)
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+
+    pinned = one_core()
+    print(f"machine: {machine()}")
+    print(f"yardstick: {yardstick():.1f} M pure-Python loop steps/s; load average "
+          f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; {pinned}")
+    path = capture(args)
+    size_mb = path.stat().st_size / 1e6
+
+    seconds, packets, kinds = run_renkei(path, args.runs)
+    read_seconds, _ = run_reader(path)
+    dpkt_seconds, dpkt_packets = run_dpkt(path, args.dpkt_packets)
+    floor_seconds, floor_name = run_floor(path)
+
+    rate = packets / seconds
+    dpkt_rate = dpkt_packets / dpkt_seconds
+    table = Table(title=f"{path.name}: {packets:,} packets, {size_mb:,.0f} MB, one core")
+    for column in ("pipeline", "packets/s", "MB/s", "seconds", "× dpkt"):
+        table.add_column(column, justify="left" if column == "pipeline" else "right")
+    table.add_row("renkei: read + classify + events + series + findings", f"{rate:,.0f}",
+                  f"{size_mb / seconds:,.0f}", f"{seconds:.2f}", f"{rate / dpkt_rate:,.1f}")
+    table.add_row("renkei: read only (iter_packets)", f"{packets / read_seconds:,.0f}",
+                  f"{size_mb / read_seconds:,.0f}", f"{read_seconds:.2f}",
+                  f"{packets / read_seconds / dpkt_rate:,.1f}")
+    table.add_row(f"dpkt reader + the same analysis (first {dpkt_packets:,} packets, scaled)",
+                  f"{dpkt_rate:,.0f}", f"{dpkt_rate * RECORD / 1e6:,.0f}",
+                  f"{packets / dpkt_rate:.1f} (est.)", "1.0")
+    table.add_row(f"floor: {floor_name}", f"{packets / floor_seconds:,.0f}",
+                  f"{size_mb / floor_seconds:,.0f}", f"{floor_seconds:.2f}",
+                  f"{packets / floor_seconds / dpkt_rate:,.1f}")
+    console.print(table)
+    print("findings: " + ", ".join(f"{kind} {count:,}" for kind, count in sorted(kinds.items())))
+
+    goals = [("≥ 3,000,000 packets/s on one core", rate >= 3_000_000, f"{rate:,.0f}"),
+             ("≥ 20× the dpkt pipeline", rate >= 20 * dpkt_rate, f"{rate / dpkt_rate:,.1f}×")]
+    if not args.skip_memory:
+        small_packets = min(args.memory_packets, packets)
+        small = peak_memory(prefix(path, small_packets) if small_packets < packets else path)
+        large = peak_memory(path)
+        print(f"peak RSS (fresh process): {small} MiB for {small_packets:,} packets, "
+              f"{large} MiB for {packets:,} packets")
+        goals.append(("peak memory does not grow with the capture (within 15 %)",
+                      large <= 1.15 * small, f"{small} → {large} MiB"))
+    for goal, met, value in goals:
+        print(f"  {'met    ' if met else 'NOT met'}  {goal}: {value}")
+    real_captures()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(f"this process: {usage.ru_utime + usage.ru_stime:.0f} s CPU, "
+          f"peak RSS {usage.ru_maxrss // 1024} MiB")
+
+
+if __name__ == "__main__":
+    main()
