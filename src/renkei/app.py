@@ -14,6 +14,7 @@ from renkei.core import http
 from renkei.core.config import Config, load_config
 from renkei.core.db import Database
 from renkei.core.time import Clock, SystemClock
+from renkei.incidents import api as incidents_api
 from renkei.plan import api as plan_api
 from renkei.sensors import api as sensors_api
 from renkei.sharing import api as sharing_api
@@ -53,5 +54,6 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None,
     app.include_router(vulns_api.router)
     app.include_router(sensors_api.router)
     app.include_router(plan_api.router)
+    app.include_router(incidents_api.router)
     app.add_middleware(http.Guard, larger={"/api/v1/vulns/": vulns_api.MAX_INVENTORY_BYTES})
     return app

@@ -18,6 +18,7 @@ from renkei.core.db import Database
 from renkei.core.i18n import Translate, translator
 from renkei.core.models import Role
 from renkei.core.time import SystemClock
+from renkei.incidents.cli import app as incidents_app
 from renkei.logs.cli import app as logs_app
 from renkei.plan.cli import app as plan_app
 from renkei.sensors.cli import app as sensors_app
@@ -26,6 +27,7 @@ from renkei.vulns.cli import app as vulns_app
 
 app = typer.Typer(help="renkei (連携): collect, analyse and share cyber-threat information.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(incidents_app, name="incidents")
 app.add_typer(logs_app, name="logs")
 app.add_typer(plan_app, name="plan")
 app.add_typer(sensors_app, name="sensors")

@@ -7,8 +7,11 @@ documented (docs/configuration.md).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import platformdirs
@@ -30,11 +33,44 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RENKEI_LANG", "lang", "Language of reports and messages: en or ja; default: the locale."),
     Setting("RENKEI_MAX_LINE_BYTES", "max_line_bytes", "Longest log line analysed; longer ones are reported and skipped."),
     Setting("RENKEI_TOKEN", "", "API token that `renkei sharing` commands act with (environment only; never in a file)."),
+    Setting("RENKEI_INCIDENT_SLA_CRITICAL", "incident_sla_critical", "Acknowledge/resolve deadlines of a critical incident, e.g. 15m/4h."),
+    Setting("RENKEI_INCIDENT_SLA_HIGH", "incident_sla_high", "Acknowledge/resolve deadlines of a high incident, e.g. 1h/24h."),
+    Setting("RENKEI_INCIDENT_SLA_MEDIUM", "incident_sla_medium", "Acknowledge/resolve deadlines of a medium incident, e.g. 4h/3d."),
+    Setting("RENKEI_INCIDENT_SLA_LOW", "incident_sla_low", "Acknowledge/resolve deadlines of a low incident, e.g. 1d/10d."),
+    Setting("RENKEI_SMTP_HOST", "smtp_host", "SMTP server that incident notifications are sent through; none: no e-mail."),
+    Setting("RENKEI_SMTP_PORT", "smtp_port", "Port of the SMTP server."),
+    Setting("RENKEI_SMTP_FROM", "smtp_from", "Sender address of incident notifications."),
+    Setting("RENKEI_SMTP_STARTTLS", "smtp_starttls", "true: require STARTTLS before sending (and before logging in)."),
+    Setting("RENKEI_SMTP_USER", "smtp_user", "User name to log in to the SMTP server with; none: no login."),
+    Setting("RENKEI_SMTP_PASSWORD", "", "Password for RENKEI_SMTP_USER (environment only; never in a file)."),
 )
+
+#: incident severities and their default (acknowledge, resolve) deadlines, as the settings
+#: RENKEI_INCIDENT_SLA_<SEVERITY> write them
+INCIDENT_SLA_DEFAULTS = {"critical": "15m/4h", "high": "1h/24h", "medium": "4h/3d",
+                         "low": "1d/10d"}
+_DURATION = re.compile(r"([1-9][0-9]{0,5})([smhd])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 class ConfigError(ValueError):
     """The configuration file or a setting is unusable; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where incident notifications are mailed through; ``host`` empty: no e-mail is sent."""
+
+    host: str = ""
+    port: int = 25
+    sender: str = "renkei@localhost"
+    starttls: bool = False
+    user: str = ""
+    password: str = ""
+
+
+def _default_sla() -> dict[str, tuple[timedelta, timedelta]]:
+    return {name: parse_sla(value, name) for name, value in INCIDENT_SLA_DEFAULTS.items()}
 
 
 @dataclass(frozen=True)
@@ -43,6 +79,22 @@ class Config:
     database_url: str
     lang: str
     max_line_bytes: int
+    #: severity -> (acknowledge within, resolve within)
+    incident_sla: dict[str, tuple[timedelta, timedelta]] = field(default_factory=_default_sla)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+
+
+def parse_sla(text: str, severity: str) -> tuple[timedelta, timedelta]:
+    """``15m/4h`` as (acknowledge within, resolve within); units s, m, h, d."""
+    where = f"RENKEI_INCIDENT_SLA_{severity.upper()}/incident_sla_{severity}"
+    parts = text.strip().split("/")
+    found = [_DURATION.fullmatch(part.strip()) for part in parts]
+    if len(parts) != 2 or not all(found):
+        raise ConfigError(f"{where}: expected two durations such as 15m/4h, got {text[:40]!r}")
+    ack, resolve = (timedelta(**{_UNITS[m.group(2)]: int(m.group(1))}) for m in found if m)
+    if ack > resolve:
+        raise ConfigError(f"{where}: the acknowledge deadline comes after the resolve deadline")
+    return ack, resolve
 
 
 def _locale_lang(env: dict[str, str]) -> str:
@@ -97,9 +149,27 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
     if not 1024 <= max_line <= 64 * 1024 * 1024:
         raise ConfigError("RENKEI_MAX_LINE_BYTES/max_line_bytes: must be between 1024 and 67108864")
     default_url = f"sqlite:///{home / 'renkei.db'}"
+    sla = {name: parse_sla(pick(f"RENKEI_INCIDENT_SLA_{name.upper()}", f"incident_sla_{name}",
+                                default), name)
+           for name, default in INCIDENT_SLA_DEFAULTS.items()}
     return Config(
         home=home,
         database_url=pick("RENKEI_DATABASE_URL", "database_url", default_url),
         lang=lang,
         max_line_bytes=max_line,
+        incident_sla=sla,
+        smtp=_smtp(env, pick),
     )
+
+
+def _smtp(env: dict[str, str], pick: Callable[[str, str, str], str]) -> SmtpSettings:
+    raw_port = pick("RENKEI_SMTP_PORT", "smtp_port", "25")
+    if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65535:
+        raise ConfigError(f"RENKEI_SMTP_PORT/smtp_port: not a port number: {raw_port[:20]!r}")
+    starttls = pick("RENKEI_SMTP_STARTTLS", "smtp_starttls", "false").strip().lower()
+    if starttls not in ("true", "false"):
+        raise ConfigError("RENKEI_SMTP_STARTTLS/smtp_starttls: expected true or false")
+    return SmtpSettings(host=pick("RENKEI_SMTP_HOST", "smtp_host", ""), port=int(raw_port),
+                        sender=pick("RENKEI_SMTP_FROM", "smtp_from", "renkei@localhost"),
+                        starttls=starttls == "true", user=pick("RENKEI_SMTP_USER", "smtp_user", ""),
+                        password=env.get("RENKEI_SMTP_PASSWORD", ""))

@@ -7,6 +7,7 @@ from sqlalchemy import MetaData
 
 def all_metadata() -> MetaData:
     from renkei.core import models
+    from renkei.incidents import store as incidents_store  # noqa: F401  (the incidents tables)
     from renkei.logs import store  # noqa: F401  (registers the logs tables)
     from renkei.plan import store as plan_store  # noqa: F401  (the plan tables)
     from renkei.sensors import store as sensors_store  # noqa: F401  (the sensors tables)

@@ -1,0 +1,289 @@
+"""The incidents domain's REST API under ``/api/v1/incidents``.
+
+The hub's staff see and handle every incident; a member sees the incidents that affect
+it (and of the other affected members only how many there are), opens incidents of its
+own by hand, and adds notes, tasks, indicators and references to them. What a caller may
+not see answers 404, exactly as what does not exist. The rules live in
+``incidents.service``; these routes only translate.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from renkei.core.config import load_config
+from renkei.core.http import work
+from renkei.core.models import Scope
+from renkei.incidents import metrics, service, view
+from renkei.incidents.model import Sla
+from renkei.incidents.service import Caller
+
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+LOOSE = 4 * 20_000  # bodies are bounded here loosely; the service says what is allowed
+
+
+def sla_of(request: Request) -> Sla:
+    """The SLA settings, read once per application."""
+    found: Sla | None = getattr(request.app.state, "incident_sla", None)
+    if found is None:
+        found = Sla.from_settings(load_config().incident_sla)
+        request.app.state.incident_sla = found
+    return found
+
+
+class IncidentIn(BaseModel):
+    title: str | None = Field(None, max_length=LOOSE)
+    severity: str | None = Field(None, max_length=40)
+    category: str | None = Field(None, max_length=60)
+    organisations: list[str] = Field(default_factory=list, max_length=service.MAX_ORGANISATIONS)
+    description: str = Field("", max_length=LOOSE)
+    tlp: str | None = Field(None, max_length=40)
+    source: str | None = Field(None, max_length=600,
+                               description="A record to open it from: logs-alert:ID, "
+                                           "vulns-alert:ID, shared:STIX_ID, sensors-finding:ID")
+    occurred_at: datetime | None = None
+    detected_at: datetime | None = None
+
+
+class SlaOut(BaseModel):
+    acknowledge_by: datetime
+    resolve_by: datetime
+    overdue: list[str]
+
+
+class IncidentOut(BaseModel):
+    id: int
+    title: str
+    description: str
+    severity: str
+    category: str
+    status: str
+    tlp: str
+    source: str
+    assignee: str | None
+    organisations: list[str]
+    other_organisations: int
+    occurred_at: datetime | None
+    detected_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    sla: SlaOut
+
+
+class EventOut(BaseModel):
+    id: int
+    at: datetime
+    kind: str
+    actor: str
+    status: str
+    note: str
+    details: dict[str, Any]
+
+
+class TaskOut(BaseModel):
+    id: int
+    title: str
+    created_at: datetime
+    done_at: datetime | None
+
+
+class IndicatorOut(BaseModel):
+    id: int
+    type: str
+    value: str
+    added_at: datetime
+
+
+class LinkOut(BaseModel):
+    kind: str
+    ref: str
+    origin: bool
+    linked_at: datetime
+
+
+class TimingsOut(BaseModel):
+    detect: float | None
+    acknowledge: float | None
+    resolve: float | None
+
+
+class IncidentDetail(IncidentOut):
+    timings: TimingsOut
+    events: list[EventOut]
+    tasks: list[TaskOut]
+    indicators: list[IndicatorOut]
+    links: list[LinkOut]
+
+
+class TransitionIn(BaseModel):
+    status: str = Field(max_length=40)
+    note: str = Field("", max_length=LOOSE)
+
+
+class AssignIn(BaseModel):
+    user: str | None = Field(None, max_length=254, description="A hub user's e-mail; null: no one")
+
+
+class SeverityIn(BaseModel):
+    severity: str = Field(max_length=40)
+    note: str = Field("", max_length=LOOSE)
+
+
+class TaskIn(BaseModel):
+    title: str = Field(max_length=LOOSE)
+
+
+class NoteIn(BaseModel):
+    text: str = Field(max_length=LOOSE)
+
+
+class IndicatorIn(BaseModel):
+    type: str = Field(max_length=40)
+    value: str = Field(max_length=4096)
+
+
+class EvidenceIn(BaseModel):
+    kind: str = Field(max_length=40)
+    ref: str = Field(max_length=2000)
+
+
+class ShareIn(BaseModel):
+    collection: str | None = Field(None, max_length=100)
+
+
+@router.get("", summary="Incidents you may see, newest first", response_model=list[IncidentOut])
+def list_incidents(request: Request, status: Annotated[str | None, Query(max_length=40)] = None,
+                   overdue: bool = False,
+                   limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[dict[str, Any]]:
+    with work(request) as w:
+        caller, sla, now = Caller.of(w.principal, w.source), sla_of(request), w.clock.now()
+        if overdue:
+            rows = [i for i, _ in metrics.overdue(w.session, caller, sla, now, limit=limit)]
+        else:
+            rows = service.list_incidents(w.session, caller, status=status, limit=limit)
+        return [view.summary(w.session, caller, i, sla, now) for i in rows]
+
+
+@router.post("", summary="Open an incident, by hand or from a record", status_code=201,
+             response_model=IncidentDetail)
+def create(body: IncidentIn, request: Request) -> IncidentDetail:
+    with work(request, Scope.SUBMIT) as w:
+        caller = Caller.of(w.principal, w.source)
+        incident = service.create(
+            w.session, w.clock, caller, title=body.title, severity=body.severity,
+            category=body.category, organisations=body.organisations,
+            description=body.description, tlp=body.tlp, source=body.source,
+            occurred_at=body.occurred_at, detected_at=body.detected_at)
+        return IncidentDetail(**view.detail(w.session, caller, incident, sla_of(request),
+                                             w.clock.now()))
+
+
+@router.get("/metrics", summary="Counts, SLA and time to detect, acknowledge and resolve "
+            "over the incidents you may see")
+def get_metrics(request: Request, since: datetime | None = None) -> dict[str, Any]:
+    with work(request) as w:
+        return metrics.metrics(w.session, Caller.of(w.principal, w.source), sla_of(request),
+                               w.clock.now(), since=since)
+
+
+@router.get("/{incident_id}", summary="An incident with its history, tasks, indicators and "
+            "links", response_model=IncidentDetail)
+def get_incident(incident_id: int, request: Request) -> IncidentDetail:
+    with work(request) as w:
+        caller = Caller.of(w.principal, w.source)
+        incident = service.get(w.session, caller, incident_id)
+        return IncidentDetail(**view.detail(w.session, caller, incident, sla_of(request),
+                                             w.clock.now()))
+
+
+@router.post("/{incident_id}/transition", summary="Move an incident to another status "
+             "(the hub's staff)", response_model=IncidentOut)
+def transition(incident_id: int, body: TransitionIn, request: Request) -> dict[str, Any]:
+    with work(request, Scope.SUBMIT) as w:
+        caller = Caller.of(w.principal, w.source)
+        incident = service.transition(w.session, w.clock, caller, incident_id, body.status,
+                                      note=body.note)
+        return view.summary(w.session, caller, incident, sla_of(request), w.clock.now())
+
+
+@router.post("/{incident_id}/assign", summary="Assign an incident to one of the hub's users",
+             response_model=IncidentOut)
+def assign(incident_id: int, body: AssignIn, request: Request) -> dict[str, Any]:
+    with work(request, Scope.SUBMIT) as w:
+        caller = Caller.of(w.principal, w.source)
+        incident = service.assign(w.session, w.clock, caller, incident_id, body.user)
+        return view.summary(w.session, caller, incident, sla_of(request), w.clock.now())
+
+
+@router.post("/{incident_id}/severity", summary="Change an incident's severity",
+             response_model=IncidentOut)
+def severity(incident_id: int, body: SeverityIn, request: Request) -> dict[str, Any]:
+    with work(request, Scope.SUBMIT) as w:
+        caller = Caller.of(w.principal, w.source)
+        incident = service.set_severity(w.session, w.clock, caller, incident_id, body.severity,
+                                        note=body.note)
+        return view.summary(w.session, caller, incident, sla_of(request), w.clock.now())
+
+
+@router.post("/{incident_id}/tasks", summary="Add a task", status_code=201,
+             response_model=TaskOut)
+def add_task(incident_id: int, body: TaskIn, request: Request) -> TaskOut:
+    with work(request, Scope.SUBMIT) as w:
+        task = service.add_task(w.session, w.clock, Caller.of(w.principal, w.source),
+                                incident_id, body.title)
+        return TaskOut(id=task.id, title=task.title, created_at=task.created_at,
+                       done_at=task.done_at)
+
+
+@router.post("/{incident_id}/tasks/{task_id}/done", summary="Mark a task done",
+             response_model=TaskOut)
+def task_done(incident_id: int, task_id: int, request: Request) -> TaskOut:
+    with work(request, Scope.SUBMIT) as w:
+        task = service.complete_task(w.session, w.clock, Caller.of(w.principal, w.source),
+                                     incident_id, task_id)
+        return TaskOut(id=task.id, title=task.title, created_at=task.created_at,
+                       done_at=task.done_at)
+
+
+@router.post("/{incident_id}/notes", summary="Add a note", status_code=201,
+             response_model=EventOut)
+def add_note(incident_id: int, body: NoteIn, request: Request) -> EventOut:
+    with work(request, Scope.SUBMIT) as w:
+        event = service.add_note(w.session, w.clock, Caller.of(w.principal, w.source),
+                                 incident_id, body.text)
+        return EventOut(id=event.id, at=event.at, kind=event.kind, actor=event.actor,
+                        status=event.status, note=event.note, details=event.details)
+
+
+@router.post("/{incident_id}/indicators", summary="Add an indicator", status_code=201,
+             response_model=IndicatorOut)
+def add_indicator(incident_id: int, body: IndicatorIn, request: Request) -> IndicatorOut:
+    with work(request, Scope.SUBMIT) as w:
+        row = service.add_indicator(w.session, w.clock, Caller.of(w.principal, w.source),
+                                    incident_id, body.type, body.value)
+        return IndicatorOut(id=row.id, type=row.type, value=row.value, added_at=row.added_at)
+
+
+@router.post("/{incident_id}/evidence", summary="Link a record or a reference as evidence",
+             status_code=201, response_model=LinkOut)
+def link_evidence(incident_id: int, body: EvidenceIn, request: Request) -> LinkOut:
+    with work(request, Scope.SUBMIT) as w:
+        link = service.link_evidence(w.session, w.clock, Caller.of(w.principal, w.source),
+                                     incident_id, body.kind, body.ref)
+        return LinkOut(kind=link.kind, ref=link.ref, origin=link.origin,
+                       linked_at=link.linked_at)
+
+
+@router.post("/{incident_id}/share", summary="Share the incident's indicators as STIX under "
+             "its TLP (the hub's staff)")
+def share(incident_id: int, body: ShareIn, request: Request) -> dict[str, Any]:
+    from renkei.incidents.share import share_indicators
+
+    with work(request, Scope.SUBMIT) as w:
+        rows = share_indicators(w.session, w.clock, Caller.of(w.principal, w.source),
+                                incident_id, collection=body.collection)
+        return {"published": [row.stix_id for row in rows]}

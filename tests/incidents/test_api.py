@@ -1,0 +1,155 @@
+"""The incidents REST API through the real application: the hub's staff handle every
+incident; a member reads and adds to its own, and learns nothing of another member's —
+not by id, not in lists, not in counts or metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from renkei.app import create_app
+from renkei.core import members, orgs
+from renkei.core.config import load_config
+from renkei.core.db import Database
+from renkei.core.models import Role
+from renkei.core.time import SystemClock
+from tests.incidents.conftest import PASSWORD
+
+
+@dataclass
+class Hub:
+    client: TestClient
+    tokens: dict[str, str]
+
+    def as_(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def open(self, who: str = "hub", **body: object) -> dict[str, object]:
+        fields = {"title": "Phishing", "severity": "high", "category": "fraud",
+                  "organisations": ["Acme Bank"], **body}
+        response = self.client.post("/api/v1/incidents", json=fields, headers=self.as_(who))
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+
+@pytest.fixture
+def hub(tmp_path: Path, empty_database_url: str) -> Iterator[Hub]:
+    clock = SystemClock()
+    db = Database(empty_database_url)
+    tokens = {}
+    with db.session() as s:
+        made = {"hub": orgs.add(s, clock, "Hub", hub=True),
+                "acme": orgs.add(s, clock, "Acme Bank", communities=["finance"]),
+                "peer": orgs.add(s, clock, "Peer Bank", communities=["finance"])}
+        members.add_user(s, clock, organisation=made["hub"], email="analyst@hub.example",
+                         role=Role.HUB_ANALYST, password=PASSWORD)
+        for who, scopes in (("hub", "read,submit"), ("acme", "read,submit"),
+                            ("peer", "read,submit"), ("acme-reader", "read")):
+            tokens[who] = members.create_token(s, clock, organisation=made[who.split("-")[0]],
+                                               scopes=scopes).token
+    db.dispose()
+    config = load_config({"RENKEI_HOME": str(tmp_path),
+                          "RENKEI_DATABASE_URL": empty_database_url})
+    with TestClient(create_app(config, validation_workers=1)) as client:
+        yield Hub(client, tokens)
+
+
+def test_the_hub_handles_an_incident(hub: Hub) -> None:
+    made = hub.open(organisations=["Acme Bank", "Peer Bank"])
+    assert made["status"] == "new"
+    assert made["organisations"] == ["Acme Bank", "Peer Bank"]
+    assert made["sla"]["overdue"] == []
+    base = f"/api/v1/incidents/{made['id']}"
+    for path, body in ((f"{base}/transition", {"status": "acknowledged"}),
+                       (f"{base}/assign", {"user": "analyst@hub.example"}),
+                       (f"{base}/notes", {"text": "Talking to Acme."}),
+                       (f"{base}/tasks", {"title": "Block the sender domain"}),
+                       (f"{base}/indicators", {"type": "domain", "value": "evil.example"}),
+                       (f"{base}/evidence", {"kind": "reference", "ref": "mail 2026-04-01"})):
+        response = hub.client.post(path, json=body, headers=hub.as_("hub"))
+        assert response.status_code in (200, 201), (path, response.text)
+    detail = hub.client.get(base, headers=hub.as_("hub")).json()
+    assert [e["kind"] for e in detail["events"]] == [
+        "created", "status", "assigned", "note", "task_added", "indicator", "evidence"]
+    assert detail["assignee"] == "analyst@hub.example"
+    assert detail["timings"]["acknowledge"] is not None
+    metrics = hub.client.get("/api/v1/incidents/metrics", headers=hub.as_("hub")).json()
+    assert metrics["incidents"] == 1
+    assert metrics["time_to_acknowledge"]["count"] == 1
+
+
+def test_a_refused_move_says_why(hub: Hub) -> None:
+    made = hub.open()
+    response = hub.client.post(f"/api/v1/incidents/{made['id']}/transition",
+                               json={"status": "resolved"}, headers=hub.as_("hub"))
+    assert response.status_code == 409
+    assert "can move to acknowledged, closed" in response.json()["description"]
+    japanese = hub.client.post(f"/api/v1/incidents/{made['id']}/transition",
+                               json={"status": "resolved"},
+                               headers={**hub.as_("hub"), "Accept-Language": "ja"})
+    assert "移れる状態は" in japanese.json()["description"]
+
+
+def test_a_member_sees_only_its_own(hub: Hub) -> None:
+    acme_only = hub.open(title="Acme only")
+    both = hub.open(title="Both", organisations=["Acme Bank", "Peer Bank"])
+    listed = hub.client.get("/api/v1/incidents", headers=hub.as_("peer")).json()
+    assert [i["title"] for i in listed] == ["Both"]
+    assert listed[0]["organisations"] == ["Peer Bank"]
+    assert listed[0]["other_organisations"] == 1
+    hidden = hub.client.get(f"/api/v1/incidents/{acme_only['id']}", headers=hub.as_("peer"))
+    missing = hub.client.get("/api/v1/incidents/999999", headers=hub.as_("peer"))
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["description"].replace(str(acme_only["id"]), "N") == \
+        missing.json()["description"].replace("999999", "N")
+    peer_metrics = hub.client.get("/api/v1/incidents/metrics", headers=hub.as_("peer")).json()
+    assert peer_metrics["incidents"] == 1
+    overdue = hub.client.get("/api/v1/incidents?overdue=true", headers=hub.as_("peer")).json()
+    assert all(i["id"] == both["id"] for i in overdue)
+
+
+def test_a_member_cannot_change_another_members_incident(hub: Hub) -> None:
+    made = hub.open()
+    base = f"/api/v1/incidents/{made['id']}"
+    for path, body in ((f"{base}/notes", {"text": "hello"}),
+                       (f"{base}/transition", {"status": "acknowledged"}),
+                       (f"{base}/indicators", {"type": "ipv4", "value": "192.0.2.1"}),
+                       (f"{base}/tasks", {"title": "x"}), (f"{base}/share", {})):
+        response = hub.client.post(path, json=body, headers=hub.as_("peer"))
+        assert response.status_code == 404, (path, response.text)
+    events = hub.client.get(base, headers=hub.as_("hub")).json()["events"]
+    assert [e["kind"] for e in events] == ["created"]
+
+
+def test_an_affected_member_adds_but_does_not_triage(hub: Hub) -> None:
+    made = hub.open()
+    base = f"/api/v1/incidents/{made['id']}"
+    note = hub.client.post(f"{base}/notes", json={"text": "Host isolated."},
+                           headers=hub.as_("acme"))
+    assert note.status_code == 201
+    move = hub.client.post(f"{base}/transition", json={"status": "acknowledged"},
+                           headers=hub.as_("acme"))
+    assert move.status_code == 403
+    reader = hub.client.post(f"{base}/notes", json={"text": "x"}, headers=hub.as_("acme-reader"))
+    assert reader.status_code == 403
+    own = hub.open("acme", title="Our own", organisations=[])
+    assert own["organisations"] == ["Acme Bank"]
+    other = hub.client.post("/api/v1/incidents", json={"title": "x", "organisations": [
+        "Peer Bank"]}, headers=hub.as_("acme"))
+    assert other.status_code == 403
+
+
+def test_hostile_bodies(hub: Hub) -> None:
+    for body, status in (({"title": "x" * 301}, 400), ({"title": "x" * 100_000}, 400),
+                         ({"title": "ok", "organisations": ["Nobody"]}, 404),
+                         ({"title": "ok", "severity": ["high"]}, 400),
+                         ({"title": "<script>alert(1)</script>"}, 201)):
+        response = hub.client.post("/api/v1/incidents", json=body, headers=hub.as_("hub"))
+        assert response.status_code == status, (body, response.text)
+    shown = hub.client.get("/api/v1/incidents", headers=hub.as_("hub")).json()
+    assert shown[0]["title"] == "<script>alert(1)</script>"
+    assert hub.client.get("/api/v1/incidents").status_code == 401

@@ -1,0 +1,196 @@
+"""Notifications to a real local SMTP server (aiosmtpd) and a real local HTTP receiver that
+checks the HMAC signature; failures recorded and retried; webhook URLs checked."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from email.policy import default
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy.orm import Session
+
+from renkei.core.config import SmtpSettings
+from renkei.incidents import notify, service
+from renkei.incidents.errors import IncidentError
+from renkei.incidents.service import Caller
+from tests.incidents.conftest import World
+from tests.sharing.conftest import free_port
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[SmtpSettings, Inbox]]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield SmtpSettings(host="127.0.0.1", port=port, sender="csirt@hub.example"), inbox
+    controller.stop()
+
+
+class Receiver:
+    """A member's webhook endpoint: keeps what it got, answers ``status``."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.status = 204
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((dict(self.headers), body))
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/renkei"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    made = Receiver()
+    yield made
+    made.close()
+
+
+def incident_for(db: Session, world: World) -> int:
+    return service.create(db, world.clock, world.staff, title="Credential phishing 経理部",
+                          severity="high", category="fraud",
+                          organisations=["Acme Bank", "Peer Bank"]).id
+
+
+def test_email_to_each_contact_in_its_language(db_session: Session, world: World,
+                                               smtp: tuple[SmtpSettings, Inbox]) -> None:
+    settings, inbox = smtp
+    local = Caller.local("local:test")
+    notify.add_contact(db_session, world.clock, local, "Acme Bank", "CSIRT@acme.example")
+    notify.add_contact(db_session, world.clock, local, "Peer Bank", "soc@peer.example",
+                       lang="ja")
+    incident_id = incident_for(db_session, world)
+    result = notify.notify(db_session, world.clock, local, incident_id, settings)
+    assert (result.sent, result.failed) == (2, 0)
+    by_to = {m["To"]: m for m in inbox.messages}
+    english = by_to["csirt@acme.example"]
+    assert str(make_header(decode_header(english["Subject"]))) == (
+        f"[TLP:AMBER] Incident {incident_id} (high): Credential phishing 経理部")
+    assert "affects Acme Bank" in english.get_content()
+    japanese = by_to["soc@peer.example"].get_content()
+    assert "インシデント" in japanese
+    assert "Peer Bank" in japanese
+    assert "Acme Bank" not in japanese  # a member is not told who else is affected
+    kinds = [e.kind for e in service.events(db_session, service.get(db_session, local,
+                                                                     incident_id))]
+    assert kinds.count("notified") == 2
+
+
+def test_signed_webhook_is_verified_by_the_receiver(db_session: Session, world: World,
+                                                    receiver: Receiver) -> None:
+    local = Caller.local("local:test")
+    hook, secret = notify.add_webhook(db_session, world.clock, local, "Acme Bank", receiver.url)
+    assert secret.startswith("whsec_")
+    incident_id = incident_for(db_session, world)
+    result = notify.notify(db_session, world.clock, local, incident_id, SmtpSettings())
+    assert (result.sent, result.failed, result.email_configured) == (1, 0, False)
+    ((headers, body),) = receiver.received
+    signature = headers[notify.SIGNATURE_HEADER]
+    assert notify.verify_signature(secret, signature, body, world.clock.now())
+    assert not notify.verify_signature(secret, signature, body + b" ", world.clock.now())
+    assert not notify.verify_signature("whsec_wrong", signature, body, world.clock.now())
+    assert not notify.verify_signature(secret, signature, body,
+                                       world.clock.now() + timedelta(minutes=10))  # replayed
+    payload = json.loads(body)
+    assert payload["incident"]["id"] == incident_id
+    assert payload["organisation"] == "Acme Bank"
+    assert hook.secret not in json.dumps(payload)
+
+
+def test_a_failed_webhook_is_recorded_and_retried(db_session: Session, world: World,
+                                                  receiver: Receiver) -> None:
+    local = Caller.local("local:test")
+    notify.add_webhook(db_session, world.clock, local, "Peer Bank", receiver.url)
+    incident_id = incident_for(db_session, world)
+    receiver.status = 500
+    result = notify.notify(db_session, world.clock, local, incident_id, SmtpSettings())
+    assert (result.sent, result.failed) == (0, 1)
+    incident = service.get(db_session, local, incident_id)
+    (row,) = notify.notifications(db_session, incident)
+    assert (row.state, row.attempts) == ("failed", 1)
+    assert "500" in row.last_error
+    assert service.events(db_session, incident)[-1].kind == "notify_failed"
+    receiver.status = 200
+    assert notify.retry(db_session, world.clock, local, SmtpSettings()).sent == 0  # not yet due
+    world.clock.at += timedelta(minutes=3)
+    assert notify.retry(db_session, world.clock, local, SmtpSettings()).sent == 1
+    assert (row.state, row.attempts) == ("sent", 2)
+    assert len(receiver.received) == 2
+    assert service.events(db_session, incident)[-1].kind == "notified"
+
+
+def test_an_unreachable_webhook_gives_up_after_the_last_attempt(db_session: Session,
+                                                                world: World) -> None:
+    local = Caller.local("local:test")
+    notify.add_webhook(db_session, world.clock, local, "Acme Bank",
+                       f"http://127.0.0.1:{free_port()}/nobody-listens")
+    incident_id = incident_for(db_session, world)
+    notify.notify(db_session, world.clock, local, incident_id, SmtpSettings())
+    for _ in range(notify.MAX_ATTEMPTS):
+        world.clock.at += timedelta(days=1)
+        notify.retry(db_session, world.clock, local, SmtpSettings())
+    (row,) = notify.notifications(db_session, service.get(db_session, local, incident_id))
+    assert (row.state, row.attempts) == ("gave_up", notify.MAX_ATTEMPTS)
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("http://members.example/hook", "must be https"),
+    ("ftp://members.example/hook", "must be https"),
+    ("https://user:pw@members.example/hook", "no user, password"),
+    ("https:///nohost", "names a host"),
+    ("https://members.example/a b", "without spaces"),
+    ("javascript:alert(1)", "names a host"),
+    ("https://members.example:99999/", "names a host"),
+])
+def test_bad_webhook_urls_are_refused(db_session: Session, world: World, url: str,
+                                      message: str) -> None:
+    with pytest.raises(IncidentError, match=message):
+        notify.add_webhook(db_session, world.clock, Caller.local(), "Acme Bank", url)
+
+
+def test_webhook_urls_allowed() -> None:
+    for url in ("https://members.example/hook", "http://localhost:8080/x", "http://[::1]:9/x"):
+        assert notify.check_webhook_url(url) == url
+
+
+def test_members_cannot_register_webhooks_or_notify(db_session: Session, world: World) -> None:
+    acme = world.member(world.acme)
+    with pytest.raises(IncidentError, match="only the hub's staff"):
+        notify.add_webhook(db_session, world.clock, acme, "Acme Bank", "https://a.example/")
+    incident_id = incident_for(db_session, world)
+    with pytest.raises(IncidentError, match="only the hub's staff"):
+        notify.notify(db_session, world.clock, acme, incident_id, SmtpSettings())
