@@ -299,3 +299,38 @@ def test_analyse_reports_both_kinds() -> None:
     assert sorted((f.kind.value, str(f.src)) for f in findings) == [
         ("backscatter", "192.0.2.80"), ("scanner", "198.51.100.50")]
     assert all(isinstance(f, Finding) for f in findings)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([(0, 0xFFFF_C633_6401), (0, 1),
+                                           (0x2001_0DB8 << 32, 7)]),
+                          st.sampled_from([1, 6, 17, 58, 132]), st.integers(0, 65535),
+                          st.integers(0, 7), st.integers(0, 7),
+                          st.integers(-2 * 10**18, 4 * 10**18)), min_size=0, max_size=12))
+def test_findings_in_bulk_match_one_at_a_time(
+        rows: list[tuple[tuple[int, int], int, int, int, int, int]]) -> None:
+    from renkei.sensors.analyse import _findings
+    from renkei.sensors.findings import address, protocol_name, utc
+
+    n = len(rows)
+    events = Events(
+        sensor=np.arange(n, dtype=np.uint16), src_hi=np.array([r[0][0] for r in rows], np.uint64),
+        src_lo=np.array([r[0][1] for r in rows], np.uint64), version=np.full(n, 4, np.uint8),
+        proto=np.array([r[1] for r in rows], np.uint8), port=np.array([r[2] for r in rows], np.uint16),
+        cls=np.array([r[3] for r in rows], np.uint8), first=np.array([r[5] for r in rows], np.int64),
+        last=np.array([r[5] + 999 for r in rows], np.int64), packets=np.arange(n, dtype=np.uint64),
+        bytes=np.arange(n, dtype=np.uint64) * 40, rows=np.ones(n, np.uint64),
+        unique_dsts=np.arange(n, dtype=np.uint64) + 10,
+        fingerprints=np.array([r[4] for r in rows], np.uint8))
+    rates = np.linspace(0.5, 2.0, n)
+    expected = [Finding(
+        kind=FindingKind.SCANNER, first=utc(r[5]), last=utc(r[5] + 999),
+        protocol=protocol_name(r[1]), ports=[r[2]] if r[1] in (6, 17) else [],
+        src=address(*r[0]), sensor=i, packet_class=PacketClass(r[3]).label,
+        fingerprints=Fingerprint.names(r[4]), packets=i, bytes=40 * i, unique_dsts=i + 10,
+        rate_pps=float(rates[i])) for i, r in enumerate(rows)]
+    got = _findings(FindingKind.SCANNER, events, rates)
+    assert got == expected
+    assert [f.to_json() for f in got] == [f.to_json() for f in expected]
+    assert all(type(a.sensor) is type(b.sensor) and type(a.packets) is type(b.packets)
+               for a, b in zip(got, expected, strict=True))

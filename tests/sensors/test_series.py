@@ -270,3 +270,40 @@ def test_rises_of_nothing_and_of_mixed_widths() -> None:
         width=pl.lit(300, dtype=pl.Int32))])
     with pytest.raises(ValueError, match="one bucket width"):
         rises(mixed)
+
+
+_SOURCES = [(0, 0xFFFF_C633_6401), (0, 0xFFFF_C000_0207), (0, 1), (0, 0x1_0000_0000_0000),
+            (0x2001_0DB8 << 32, 1), (0x2001_0DB8 << 32, 0xFFFF_C633_6401)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 1), st.sampled_from([6, 17]),
+                          st.sampled_from([22, 23, 0]), st.sampled_from(_SOURCES),
+                          st.integers(1, 4)), min_size=1, max_size=60))
+def test_merge_interleaves_the_address_families_in_key_order(
+        rows_: list[tuple[int, int, int, int, tuple[int, int], int]]) -> None:
+    from renkei.sensors.series import _merge
+
+    pairs = {"bucket": np.array([r[0] for r in rows_], np.int64),
+             "sensor": np.array([r[1] for r in rows_], np.uint16),
+             "proto": np.array([r[2] for r in rows_], np.uint8),
+             "port": np.array([r[3] for r in rows_], np.uint16),
+             "src_hi": np.array([r[4][0] for r in rows_], np.uint64),
+             "src_lo": np.array([r[4][1] for r in rows_], np.uint64),
+             "packets": np.array([r[5] for r in rows_], np.uint64)}
+    expected: dict[tuple[int, ...], int] = {}
+    for bucket, sensor, proto, port, (hi, lo), count in rows_:
+        key = (bucket, sensor, proto, port, hi, lo)
+        expected[key] = expected.get(key, 0) + count
+    merged = _merge(pairs)
+    names = ["bucket", "sensor", "proto", "port", "src_hi", "src_lo"]
+    got = list(zip(*(merged[n].tolist() for n in [*names, "packets"]), strict=True))
+    assert got == [(*key, count) for key, count in sorted(expected.items())]
+    assert all(merged[n].dtype == pairs[n].dtype for n in pairs)
+
+
+def test_rises_do_not_depend_on_the_row_order() -> None:
+    table = hourly({(0, 22): [*noisy(48), 90], (1, 23): [*noisy(48, seed=2), 95]})
+    shuffled = table.sample(fraction=1.0, shuffle=True, seed=3)
+    assert rises(shuffled).equals(rises(table))
+    assert rises(table).height == 2

@@ -20,6 +20,9 @@ span); it is per sensor, scaled by that sensor's size.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,14 +34,14 @@ from renkei.sensors.events import FIELDS, NS, Events, group_events
 from renkei.sensors.findings import (
     BACKSCATTER,
     PROBES,
+    PROTOCOL_NAMES,
     Finding,
     FindingKind,
     Fingerprint,
     PacketClass,
     SensorSizes,
-    address,
-    protocol_name,
-    utc,
+    addresses,
+    utcs,
 )
 from renkei.sensors.model import Proto
 from renkei.sensors.research import ResearchScanners
@@ -105,26 +108,41 @@ def backscatter_mask(events: Events, thresholds: Thresholds = Thresholds()) -> B
             & (events.unique_dsts >= thresholds.backscatter_min_dsts))
 
 
+_TRANSPORT = np.zeros(256, dtype=bool)
+_TRANSPORT[[int(Proto.TCP), int(Proto.UDP)]] = True
+_FINGERPRINTS = [Fingerprint.names(bits) for bits in range(256)]
+
+
 def _findings(kind: FindingKind, events: Events, rates: Floats) -> list[Finding]:
-    """One finding per event (call after filtering: this loop is per finding)."""
-    c = {name: getattr(events, name).tolist() for name in (
-        "sensor", "src_hi", "src_lo", "proto", "port", "cls", "first", "last", "packets",
-        "bytes", "unique_dsts", "fingerprints")}
-    return [Finding(
-        kind=kind,
-        first=utc(c["first"][i]),
-        last=utc(c["last"][i]),
-        protocol=protocol_name(c["proto"][i]),
-        ports=[c["port"][i]] if c["proto"][i] in (Proto.TCP, Proto.UDP) else [],
-        src=address(c["src_hi"][i], c["src_lo"][i]),
-        sensor=c["sensor"][i],
-        packet_class=PacketClass(c["cls"][i]).label,
-        fingerprints=Fingerprint.names(c["fingerprints"][i]),
-        packets=c["packets"][i],
-        bytes=c["bytes"][i],
-        unique_dsts=c["unique_dsts"][i],
-        rate_pps=rate,
-    ) for i, rate in enumerate(rates.tolist())]
+    """One finding per event, built column by column: times, addresses and labels are made
+    in bulk (addresses once per source), so the loop only assembles the objects."""
+    if not len(events):
+        return []
+    cls = events.cls.astype(np.intp)
+    labels = [PacketClass(c).label for c in range(int(cls.max()) + 1)]    # ValueError if unknown
+    proto = events.proto.astype(np.intp)
+    ports = np.where(_TRANSPORT[proto], events.port.astype(np.int64), -1).tolist()
+    return [Finding(kind, first, last, PROTOCOL_NAMES[p], [] if port < 0 else [port], src,
+                    sensor, [], labels[c], list(_FINGERPRINTS[bits]), [], packets, size, dsts,
+                    0, rate)
+            for first, last, p, port, src, sensor, c, bits, packets, size, dsts, rate in zip(
+                utcs(events.first), utcs(events.last), proto.tolist(), ports,
+                addresses(events.src_hi, events.src_lo), events.sensor.tolist(), cls.tolist(),
+                events.fingerprints.tolist(), events.packets.tolist(), events.bytes.tolist(),
+                events.unique_dsts.tolist(), rates.tolist(), strict=True)]
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Findings are many small objects, none in a cycle: left on, the cyclic collector
+    would start dozens of times while they are made, each time over the whole heap."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def find_scanners(events: Events, sizes: SensorSizes | None = None,
@@ -132,12 +150,13 @@ def find_scanners(events: Events, sizes: SensorSizes | None = None,
                   research: ResearchScanners | None = None) -> list[Finding]:
     """Scanner findings; known research scanners carry their names in ``labels``."""
     chosen = events.take(scanner_mask(events, sizes, thresholds))
-    findings = _findings(FindingKind.SCANNER, chosen,
-                         observed_rates(chosen, thresholds.min_duration_s))
-    if research is not None:
-        owners = research.lookup(chosen.src_hi, chosen.src_lo).tolist()
-        for finding, owner in zip(findings, owners, strict=True):
-            finding.labels = list(research.labels[owner]) if owner >= 0 else []
+    with _collector_paused():
+        findings = _findings(FindingKind.SCANNER, chosen,
+                             observed_rates(chosen, thresholds.min_duration_s))
+        if research is not None:
+            owners = research.lookup(chosen.src_hi, chosen.src_lo).tolist()
+            for finding, owner in zip(findings, owners, strict=True):
+                finding.labels = list(research.labels[owner]) if owner >= 0 else []
     return findings
 
 
@@ -146,10 +165,11 @@ def find_backscatter(events: Events, sizes: SensorSizes | None = None,
     """DoS victims seen through their replies, with the estimated attack rate."""
     chosen = events.take(backscatter_mask(events, thresholds))
     rates = observed_rates(chosen, thresholds.min_duration_s)
-    findings = _findings(FindingKind.BACKSCATTER, chosen, rates)
     estimates = rates * IPV4_SPACE / sensor_sizes(chosen, sizes)
-    for finding, estimate in zip(findings, estimates.tolist(), strict=True):
-        finding.estimated_pps = None if np.isnan(estimate) else estimate
+    with _collector_paused():
+        findings = _findings(FindingKind.BACKSCATTER, chosen, rates)
+        for finding, estimate in zip(findings, estimates.tolist(), strict=True):
+            finding.estimated_pps = None if np.isnan(estimate) else estimate
     return findings
 
 

@@ -105,6 +105,26 @@ def utc(ns: int) -> datetime:
     return _EPOCH + timedelta(microseconds=int(ns) // 1000)
 
 
+def utcs(ns: npt.NDArray[np.int64]) -> list[datetime]:
+    """``utc`` of each value, in bulk (numpy makes the timedeltas; one addition each)."""
+    deltas = (np.asarray(ns, np.int64) // 1000).astype("timedelta64[us]").tolist()
+    return [_EPOCH + delta for delta in deltas]
+
+
+def addresses(hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64]) -> list[Address]:
+    """``address`` of each (hi, lo) pair, made once per distinct pair and shared."""
+    if not len(hi):
+        return []
+    pairs = np.stack([np.asarray(hi, np.uint64), np.asarray(lo, np.uint64)], axis=1)
+    distinct, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    made = [address(h, low) for h, low in distinct.tolist()]
+    return [made[i] for i in inverse.reshape(-1).tolist()]
+
+
+#: protocol_name of every protocol number.
+PROTOCOL_NAMES = [protocol_name(p) for p in range(256)]
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 

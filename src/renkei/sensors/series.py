@@ -20,7 +20,7 @@ Sources on the research-scanner list are counted apart (``research_packets``,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,10 +53,76 @@ def bucket_seconds(bucket: str | int) -> int:
 
 
 def _merge(pairs: Pairs) -> Pairs:
-    """One row per (bucket, sensor, proto, port, source), in that order, packets summed."""
-    rows = len(pairs["packets"])
+    """One row per (bucket, sensor, proto, port, source), in that order, packets summed.
+
+    IPv4(-mapped) sources and the others are merged apart and then interleaved: an IPv4
+    key packs into two sort words where a mix of both families needs four.
+    """
+    return _merge_parts([pairs])
+
+
+def _merge_parts(parts: list[Pairs]) -> Pairs:
+    """``_merge`` of the parts together (split by family part by part: no copy of all)."""
+    rows = sum(len(part["packets"]) for part in parts)
     if not rows:
-        return pairs
+        return _empty() if len(parts) != 1 else parts[0]
+    masks = [(part["src_hi"] == 0) & ((part["src_lo"] >> _S32) == _MAPPED_TOP) for part in parts]
+    some = sum(int(np.count_nonzero(mask)) for mask in masks)
+    low = min(int(part["bucket"].min()) for part in parts if len(part["packets"]))
+    high = max(int(part["bucket"].max()) for part in parts if len(part["packets"]))
+    if some in (0, rows) or high - low >= 1 << 24:
+        return _merge_one(_join(parts, [None] * len(parts)))
+    four = _merge_one(_join(parts, masks))
+    other = _merge_one(_join(parts, [~mask for mask in masks]))
+    prefix = _prefix(low)
+    # each other-family row goes before or after all the IPv4 rows of its (bucket, sensor,
+    # proto, port): after when its address is above ::ffff:255.255.255.255
+    four_prefix, other_prefix = prefix(four), prefix(other)
+    after = (other["src_hi"] > 0) | (other["src_lo"] > _MAPPED_MAX)
+    at = np.where(after, np.searchsorted(four_prefix, other_prefix, side="right"),
+                  np.searchsorted(four_prefix, other_prefix, side="left"))
+    total = len(four["packets"]) + len(other["packets"])
+    into = at + np.arange(len(at))
+    rest = np.ones(total, dtype=bool)
+    rest[into] = False
+    merged: Pairs = {}
+    for name, dtype in _DTYPES.items():
+        column = np.empty(total, dtype)
+        column[rest] = four[name]
+        column[into] = other[name]
+        merged[name] = column
+    return merged
+
+
+_S32 = np.uint64(32)
+_MAPPED_TOP = np.uint64(0xFFFF)
+_MAPPED_MAX = np.uint64(0xFFFF_FFFF_FFFF)
+
+
+def _prefix(low: int) -> Callable[[Pairs], np.ndarray]:
+    """(bucket, sensor, proto, port) packed into one orderable uint64 (buckets from
+    ``low`` on, fewer than 2**24 of them)."""
+
+    def pack(part: Pairs) -> np.ndarray:
+        packed = (part["bucket"] - low).astype(np.uint64) << np.uint64(40)
+        packed |= part["sensor"].astype(np.uint64) << np.uint64(24)
+        packed |= part["proto"].astype(np.uint64) << np.uint64(16)
+        packed |= part["port"].astype(np.uint64)
+        return packed
+
+    return pack
+
+
+def _join(parts: list[Pairs], masks: list[np.ndarray | None]) -> Pairs:
+    """The parts' rows (those of each mask) in one set of columns of the stored types."""
+    return {name: np.concatenate([part[name] if mask is None else part[name][mask]
+                                  for part, mask in zip(parts, masks, strict=True)]).astype(
+                                      dtype, copy=False)
+            for name, dtype in _DTYPES.items()}
+
+
+def _merge_one(pairs: Pairs) -> Pairs:
+    rows = len(pairs["packets"])
     grouping = group({name: pairs[name] for name in _PAIR}, rows)
     starts = np.flatnonzero(grouping.changes)
     key = grouping.keys(starts)
@@ -135,8 +201,7 @@ class SeriesAccumulator:
             return _empty()
         if len(self._pairs) > 1 or self._unmerged:
             self._unmerged = False
-            merged = _merge({name: np.concatenate([p[name] for p in self._pairs])
-                             for name in _DTYPES})
+            merged = _merge_parts(self._pairs)
             self._pairs, self._rows = [merged], len(merged["packets"])
         return self._pairs[0]
 
