@@ -110,6 +110,8 @@ def _unbind_value(raw: str) -> Value:
 
 def _split_fs(body: str) -> list[str]:
     """Split on unescaped colons; a backslash always takes the next character."""
+    if "\\" not in body:  # nothing escaped (nearly every name): the per-character walk is moot
+        return body.split(":")
     parts: list[str] = []
     cur: list[str] = []
     i = 0
