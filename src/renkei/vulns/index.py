@@ -64,7 +64,9 @@ class ResidentIndex:
 
     @classmethod
     def build(cls, session: Session) -> ResidentIndex:
-        """Read the whole store in one transaction, so the version and the records agree."""
+        """Read the whole store, the version first: a record committed meanwhile is in the
+        index but changes the version it is checked against, so such an index is rebuilt,
+        never answered from stale (on PostgreSQL each statement sees its own snapshot)."""
         started = time.perf_counter()
         version = store_version(session)
         links: dict[int, list[str]] = defaultdict(list)
