@@ -26,38 +26,14 @@ from renkei.sensors.findings import Finding, FindingKind, Fingerprint, PacketCla
 from renkei.sensors.grouping import _time_order, time_order
 from renkei.sensors.model import PACKET
 from renkei.sensors.research import ResearchScanners
+from tests.sensors.records import S, build
 
-S = 1_000_000_000
 T0 = 1_700_000_000 * S          # 2023-11-14T22:13:20Z
 SYN, ACK, RST = 0x02, 0x10, 0x04
 
 
-def ip(text: str) -> tuple[int, int]:
-    value = ipaddress.ip_address(text)
-    number = int(value) | (0xFFFF_0000_0000 if value.version == 4 else 0)
-    return number >> 64, number & (2**64 - 1)
-
-
 def packets(n: int | None = None, **columns: Any) -> np.ndarray:
-    """PACKET rows: each column a scalar or a list; ``src``/``dst`` as address text."""
-    sizes = [len(v) for v in columns.values() if isinstance(v, list | tuple | np.ndarray)]
-    n = n if n is not None else (sizes[0] if sizes else 1)
-    out = np.zeros(n, PACKET)
-    out["ts"] = T0 + np.arange(n, dtype=np.int64) * S
-    out["version"], out["count"], out["length"], out["ttl"] = 4, 1, 40, 64
-    out["proto"], out["tcp_flags"], out["dport"], out["sport"] = 6, SYN, 23, 40000
-    columns.setdefault("src", "198.51.100.1")
-    columns.setdefault("dst", "203.0.113.1")
-    for name, value in columns.items():
-        if name in ("src", "dst"):
-            texts = list(value) if isinstance(value, list | tuple) else [value] * n
-            out[f"{name}_hi"] = [ip(t)[0] for t in texts]
-            out[f"{name}_lo"] = [ip(t)[1] for t in texts]
-            if name == "src" and "version" not in columns:
-                out["version"] = [6 if ":" in t else 4 for t in texts]
-        else:
-            out[name] = value
-    return out
+    return build(n, start=T0, step=S, probe=True, **columns)
 
 
 def darknet(count: int, prefix: str = "203.0.113.0") -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,12 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from renkei.sensors.findings import BACKSCATTER, FindingKind
-from renkei.sensors.model import PACKET
 from renkei.sensors.research import ResearchScanners
 from renkei.sensors.rises import campaign_findings, campaigns, rise_findings, rises
 from renkei.sensors.series import SeriesAccumulator, bucket_seconds, series
+from tests.sensors.records import S, build
 
-S = 1_000_000_000
 SYN, ACK = 0x02, 0x10
 
 
@@ -27,30 +25,9 @@ def ns(text: str) -> int:
     return int(moment.timestamp()) * S + moment.microsecond * 1000
 
 
-def ip(text: str) -> tuple[int, int]:
-    value = ipaddress.ip_address(text)
-    number = int(value) | (0xFFFF_0000_0000 if value.version == 4 else 0)
-    return number >> 64, number & (2**64 - 1)
-
-
 def packets(n: int | None = None, **columns: Any) -> np.ndarray:
-    """PACKET rows: each column a scalar or a list; ``src``/``dst`` as address text."""
-    sizes = [len(v) for v in columns.values() if isinstance(v, list | tuple | np.ndarray)]
-    n = n if n is not None else (sizes[0] if sizes else 1)
-    out = np.zeros(n, PACKET)
-    out["ts"] = ns("2024-04-01T12:00:00")
-    out["version"], out["count"], out["length"], out["ttl"] = 4, 1, 40, 64
-    out["proto"], out["tcp_flags"], out["dport"], out["sport"] = 6, SYN, 23, 40000
-    columns.setdefault("src", "198.51.100.1")
-    columns.setdefault("dst", "203.0.113.1")
-    for name, value in columns.items():
-        if name in ("src", "dst"):
-            texts = list(value) if isinstance(value, list | tuple) else [value] * n
-            out[f"{name}_hi"] = [ip(t)[0] for t in texts]
-            out[f"{name}_lo"] = [ip(t)[1] for t in texts]
-        else:
-            out[name] = value
-    return out
+    return build(n, start=ns("2024-04-01T12:00:00"), step=0, probe=True,
+                 version_from_src=False, **columns)
 
 
 def rows(table: pl.DataFrame, *names: str) -> list[tuple[Any, ...]]:
