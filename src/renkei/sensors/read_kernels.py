@@ -367,6 +367,21 @@ def _inner_ports(buf: np.ndarray, q: int, e: int, icmp6: bool) -> tuple[int, int
     return proto, 0, 0
 
 
+@njit(cache=True, inline="always")
+def ip_start(buf: np.ndarray, o: int, e: int, lt: int) -> tuple[int, int]:
+    """(offset, version) of the frame's IP header, (-1, 0) when it holds none: the link
+    layer's claim (if any) must agree with the header's own version nibble."""
+    p, ver = frame_l3(buf, o, e, lt)
+    if p < 0 or p >= e:
+        return -1, 0
+    nib = _int(buf[p]) >> 4
+    if ver == 0:
+        ver = nib
+    if nib != ver:
+        return -1, 0
+    return p, ver
+
+
 @njit(cache=True)
 def decode_frames(buf: np.ndarray, off: np.ndarray, caplen: np.ndarray, wirelen: np.ndarray,
                   link: np.ndarray, ts: np.ndarray, n: int, out: np.ndarray) -> int:
@@ -376,13 +391,8 @@ def decode_frames(buf: np.ndarray, off: np.ndarray, caplen: np.ndarray, wirelen:
     for i in range(n):
         o = off[i]
         e = o + caplen[i]
-        p, ver = frame_l3(buf, o, e, link[i])
-        if p < 0 or p >= e:
-            continue
-        nib = _int(buf[p]) >> 4
-        if ver == 0:
-            ver = nib
-        if nib != ver:
+        p, ver = ip_start(buf, o, e, link[i])
+        if p < 0:
             continue
         r = out[k]
         if ver == 4:
@@ -468,13 +478,8 @@ def udp_payloads(buf: np.ndarray, off: np.ndarray, caplen: np.ndarray, link: np.
     for i in range(n):
         o = off[i]
         e = o + caplen[i]
-        p, ver = frame_l3(buf, o, e, link[i])
-        if p < 0 or p >= e:
-            continue
-        nib = _int(buf[p]) >> 4
-        if ver == 0:
-            ver = nib
-        if nib != ver:
+        p, ver = ip_start(buf, o, e, link[i])
+        if p < 0:
             continue
         if ver == 4:
             if p + 20 > e or buf[p + 9] != 17 or _be16(buf, p + 6) & 0x3FFF:
