@@ -75,3 +75,31 @@ def test_what_is_not_shared(db_session: Session, world: World) -> None:
         share_indicators(db_session, world.clock, world.member(world.acme), amber)
     with pytest.raises(IncidentError, match="RENKEI_TOKEN"):
         share_indicators(db_session, world.clock, Caller.local(), amber)
+
+
+def test_amber_indicators_go_to_the_members_named_instead_of_the_community(
+        db_session: Session, world: World) -> None:
+    """Acme is affected, Loner (in no community) is named; Peer shares Acme's community but
+    is neither, so it must not read them."""
+    from renkei.core import orgs
+
+    incident_id = shared_incident(db_session, world, "amber")
+    rows = share_indicators(db_session, world.clock, world.staff, incident_id,
+                            recipients=["Loner"], to_affected=True)
+    assert len(rows) == 2
+    peer = Viewer(user_id=None, org_id=world.peer.id, role=Role.MEMBER_SUBMITTER,
+                  is_hub=False, communities=orgs.community_ids_of(db_session, world.peer.id))
+    assert readers(db_session, world) == {"hub": 2, "acme": 2, "loner": 2}
+    assert visible_objects(db_session, peer, stix_type="indicator") == []
+    event = service.events(db_session, service.get(db_session, world.staff, incident_id))[-1]
+    assert event.details["recipients"] == sorted([world.acme.id, world.loner.id])
+
+
+def test_named_recipients_only_for_amber(db_session: Session, world: World) -> None:
+    green = shared_incident(db_session, world, "green")
+    with pytest.raises(IncidentError, match="only a TLP:AMBER"):
+        share_indicators(db_session, world.clock, world.staff, green, to_affected=True)
+    amber = shared_incident(db_session, world, "amber")
+    with pytest.raises(IncidentError, match="no organisation named"):
+        share_indicators(db_session, world.clock, world.staff, amber, recipients=["Nobody"])
+    assert readers(db_session, world) == {"hub": 0, "acme": 0, "loner": 0}

@@ -339,6 +339,8 @@ def share(
     incident_id: IncidentId,
     token: Annotated[str, typer.Option(envvar="RENKEI_TOKEN", show_default=False, help="API token of the hub's staff to act with (or RENKEI_TOKEN).")],
     collection: Annotated[str | None, typer.Option(help="The TAXII collection (alias); default: the hub's general one.")] = None,
+    to: Annotated[list[str] | None, typer.Option("--to", metavar="ORG", help="A TLP:AMBER incident: a member that reads the indicators instead of the collection's communities (repeatable).")] = None,
+    to_affected: Annotated[bool, typer.Option("--to-affected", help="A TLP:AMBER incident: the members it affects read the indicators.")] = False,
 ) -> None:
     """Share the incident's indicators as STIX 2.1 under its TLP, through the sharing module."""
     from renkei.core import members
@@ -352,7 +354,8 @@ def share(
         except AuthenticationError:
             _fail(_("invalid credentials"), _)
         rows = share_indicators(session, clock, Caller.of(principal, "cli"), incident_id,
-                                collection=collection)
+                                collection=collection, recipients=to or [],
+                                to_affected=to_affected)
         typer.echo(_("{count} indicators published").format(count=len(rows)))
 
 

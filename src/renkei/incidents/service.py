@@ -209,7 +209,8 @@ def _tlp(text: str) -> Tlp:
                             value=repr(text[:40])) from None
 
 
-def _organisations(session: Session, names: Iterable[str]) -> list[Organisation]:
+def organisations_named(session: Session, names: Iterable[str]) -> list[Organisation]:
+    """The member organisations of these names; IncidentError names the first unknown."""
     found: dict[int, Organisation] = {}
     for name in names:
         org = session.scalar(select(Organisation).where(Organisation.name == name.strip()))
@@ -272,7 +273,7 @@ def create(
     chosen_tlp = _tlp(tlp) if tlp else (record.tlp if record and record.tlp else Tlp.AMBER)
     text = clean_text(description or (record.description if record else ""), TEXT_MAX,
                       "a description")
-    affected = _organisations(session, organisations)
+    affected = organisations_named(session, organisations)
     if record is not None:
         known = {o.id for o in affected}
         affected += [session.get_one(Organisation, i) for i in record.organisation_ids

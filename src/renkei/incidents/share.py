@@ -17,12 +17,21 @@ the indicator was added, so sharing again publishes only what is new.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from renkei.core.tlp import Tlp, marking_definition
 from renkei.incidents.errors import IncidentError
 from renkei.incidents.model import EventKind
-from renkei.incidents.service import Caller, append_event, get, indicators, refuse
+from renkei.incidents.service import (
+    Caller,
+    affected_ids,
+    append_event,
+    get,
+    indicators,
+    organisations_named,
+    refuse,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -50,10 +59,16 @@ def indicator_object(incident: Incident, row: IncidentIndicator) -> dict[str, An
 
 
 def share_indicators(session: Session, clock: Clock, caller: Caller, incident_id: int, *,
-                     collection: str | None = None) -> list[SharedObject]:
+                     collection: str | None = None, recipients: Sequence[str] = (),
+                     to_affected: bool = False) -> list[SharedObject]:
     """Publish the incident's indicators under its TLP; returns the object versions newly
     published (none when all were shared before). The hub's staff only, with a principal
-    (an API token or a user) that the sharing module audits."""
+    (an API token or a user) that the sharing module audits.
+
+    A TLP:AMBER incident's indicators may name who reads them instead of the collection's
+    communities: ``recipients`` (member names) and, with ``to_affected``, the members the
+    incident affects. Names are kept only on new versions: what was shared before keeps
+    its readers."""
     from renkei.sharing import service as sharing
     from renkei.sharing import taxii
 
@@ -67,6 +82,7 @@ def share_indicators(session: Session, clock: Clock, caller: Caller, incident_id
     level = Tlp(incident.tlp)
     if level is Tlp.RED:
         raise IncidentError("a TLP:RED incident's indicators are not shared", status=409)
+    named = _recipients(session, incident, level, recipients, to_affected)
     rows = indicators(session, incident)
     if not rows:
         raise IncidentError("incident {id} has no indicators to share", status=409,
@@ -79,8 +95,26 @@ def share_indicators(session: Session, clock: Clock, caller: Caller, incident_id
     bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}",
               "objects": [marking_definition(level), *objects]}
     published = sharing.publish_direct(session, clock, principal, bundle, target,
-                                       source=caller.source)
+                                       recipient_orgs=named, source=caller.source)
     append_event(session, clock, caller, incident, EventKind.SHARED, details={
         "tlp": level.value, "collection": target.alias, "indicators": len(objects),
+        "recipients": named,
         "published": len(published), "objects": [o["id"] for o in objects][:1000]})
     return published
+
+
+def _recipients(session: Session, incident: Incident, level: Tlp, names: Sequence[str],
+                to_affected: bool) -> list[int]:
+    """The organisations named to read a TLP:AMBER incident's indicators."""
+    if not names and not to_affected:
+        return []
+    if level is not Tlp.AMBER:
+        raise IncidentError("only a TLP:AMBER incident's indicators go to named members; this "
+                            "one is TLP:{tlp}", tlp=level.value.upper())
+    chosen = {o.id for o in organisations_named(session, names)}
+    if to_affected:
+        chosen.update(affected_ids(session, incident))
+    if not chosen:
+        raise IncidentError("incident {id} affects no member to share with", status=409,
+                            id=incident.id)
+    return sorted(chosen)

@@ -254,7 +254,7 @@ def reject(session: Session, clock: Clock, principal: Principal, submission_id: 
     if not allowed:
         raise _refuse(session, clock, principal, submission, "reject",
                       "only the submitter or the hub's staff may reject", source)
-    assert submission is not None
+    submission = get_submission(session, principal, submission_id)  # staff: it may not exist
     if submission.state in (SubmissionState.PUBLISHED, SubmissionState.REJECTED):
         raise _refuse(session, clock, principal, submission, "reject",
                       f"the submission is {submission.state.value}", source)
@@ -347,6 +347,7 @@ def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
 
 def publish_direct(session: Session, clock: Clock, principal: Principal,
                    bundle: dict[str, Any], collection: TaxiiCollection, *,
+                   recipient_orgs: Iterable[int] = (),
                    source: str = "api") -> list[SharedObject]:
     """The hub's staff publish their own objects to a collection at once, as the hub.
 
@@ -354,8 +355,11 @@ def publish_direct(session: Session, clock: Clock, principal: Principal,
     collection carries, name no author but the hub (``created_by_ref``), and not be another
     organisation's object; otherwise a SubmissionError lists each problem and nothing is
     written. A version already held is kept as it is (a repeated POST changes nothing).
+    ``recipient_orgs`` names who reads a TLP:AMBER object instead of the collection's
+    communities (the policy's AMBER rule), e.g. the members an incident affects.
     """
     require_scope(principal, Scope.SUBMIT)
+    named = sorted(set(recipient_orgs))
     if not _is_hub_staff(principal):
         raise _refuse(session, clock, principal, None, "publish",
                       "only the hub's staff publish", source)
@@ -372,6 +376,8 @@ def publish_direct(session: Session, clock: Clock, principal: Principal,
                    and isinstance(o.get("id"), str) and o.get("type") != "marking-definition"]
         problems += _direct_problems(session, objects, parsed.marking if parsed else Tlp.RED,
                                      identity_id, hub.id, collection)
+        problems += [stix.Problem("recipient_orgs", f"no organisation {i}") for i in
+                     sorted(set(named) - _existing_ids(session, Organisation, named))]
         if problems or parsed is None:
             raise stix.SubmissionError(problems)
     except stix.SubmissionError as error:
@@ -399,6 +405,9 @@ def publish_direct(session: Session, clock: Clock, principal: Principal,
     if rows and audience:
         session.execute(insert(SharedCommunity), [
             {"shared_object_id": row.id, "community_id": c} for row in rows for c in audience])
+    if rows and named:
+        session.execute(insert(SharedRecipientOrg), [
+            {"shared_object_id": row.id, "organisation_id": o} for row in rows for o in named])
     held_ids = list(held.values())
     in_collection = set(session.scalars(select(CollectionEntry.shared_object_id).where(
         CollectionEntry.collection_id == collection.id,
