@@ -38,7 +38,7 @@ CHOICES: dict[str, list[Any]] = {
     "indicator_types": [["malicious-activity"], ["benign", "unknown"], [], ["made-up"], "benign",
                         [1]],
     "labels": [["x"], [], "x", [None]],
-    "pattern_type": ["stix", "yara", "sigma", "made-up", None],
+    "pattern_type": ["stix", "yara", "sigma", "made-up", None, {"stix": {}}, ["stix"]],
     "pattern": ["[domain-name:value = 'c2.example.com']", "[ipv4-addr:value = '1.2.3.4']",
                 "rule x { condition: true }", "[bad", "", "[a:b = 'c'] WITHIN 5 SECONDS"],
     "pattern_version": ["2.1", "2.0", "1", 2],

@@ -670,7 +670,8 @@ def plain_indicator(obj: dict[str, Any]) -> bool:
         return False
     if any(key in obj and type(obj[key]) is not str for key in _INDICATOR_TEXTS):
         return False
-    if obj.get("pattern_type") not in _PATTERN_TYPES or not obj.get("pattern"):
+    kind = obj.get("pattern_type")
+    if type(kind) is not str or kind not in _PATTERN_TYPES or not obj.get("pattern"):
         return False
     times = {key: _stix2_time(obj[key]) for key in _INDICATOR_TIMES if key in obj}
     if any(moment is None for moment in times.values()):
