@@ -4,6 +4,7 @@ Japanese: the constant string a call to an error class (or ``_``) is given."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -24,3 +25,12 @@ def templates(path: Path, template_arg: Mapping[str, int]) -> list[str]:
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
             found.append(arg.value)
     return found
+
+
+_TEMPLATE_CALL = re.compile(r"""\b_\(\s*(?:'([^'\\]*)'|"([^"\\]*)")\s*\)""")
+
+
+def page_templates(path: Path) -> list[str]:
+    """The constant strings a Jinja2 template translates: ``{{ _('Sign in') }}``."""
+    return [m.group(1) if m.group(1) is not None else m.group(2)
+            for m in _TEMPLATE_CALL.finditer(path.read_text(encoding="utf-8"))]

@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from renkei import __version__
+from renkei.console import routes as console_routes
+from renkei.console import web as console_web
 from renkei.core import http
 from renkei.core.config import Config, load_config
 from renkei.core.db import Database
@@ -24,10 +26,12 @@ from renkei.vulns.index import IndexHolder
 
 
 def create_app(config: Config | None = None, *, clock: Clock | None = None,
-               validation_workers: int | None = None) -> FastAPI:
+               validation_workers: int | None = None,
+               secure_cookies: bool | None = None) -> FastAPI:
     """The app on the configured database (migrated on start), with the hub's default
     TAXII collection in place; large bundles are validated in ``validation_workers``
-    processes (default: one per CPU; 1: in the serving process only)."""
+    processes (default: one per CPU; 1: in the serving process only). The console's
+    cookies are Secure when ``secure_cookies``, or (None) when a request came over https."""
     config = config or load_config()
     clock = clock or SystemClock()
     database = Database.from_config(config)
@@ -55,5 +59,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None,
     app.include_router(sensors_api.router)
     app.include_router(plan_api.router)
     app.include_router(incidents_api.router)
-    app.add_middleware(http.Guard, larger={"/api/v1/vulns/": vulns_api.MAX_INVENTORY_BYTES})
+    console_routes.mount(app, secure_cookies=secure_cookies)
+    app.add_middleware(http.Guard, larger={"/api/v1/vulns/": vulns_api.MAX_INVENTORY_BYTES},
+                       page_headers=console_web.PAGE_HEADERS)
     return app

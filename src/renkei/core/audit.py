@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -47,3 +48,39 @@ def record(
 def recent(session: Session, limit: int = 50) -> list[AuditEvent]:
     stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
     return list(session.scalars(stmt))
+
+
+def search(
+    session: Session,
+    *,
+    actor: str = "",
+    action: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[AuditEvent]:
+    """Events newest first: of ``actor`` exactly, whose action starts with ``action``
+    (``users.`` for every change to users), at or after ``since`` and before ``until``;
+    ``before_id`` pages on (the last id of the page before)."""
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(max(1, min(limit, 500)))
+    if actor:
+        stmt = stmt.where(AuditEvent.actor == actor)
+    if action:
+        stmt = stmt.where(AuditEvent.action.startswith(action, autoescape=True))
+    if since is not None:
+        stmt = stmt.where(AuditEvent.at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEvent.at < until)
+    if before_id is not None:
+        stmt = stmt.where(AuditEvent.id < before_id)
+    return list(session.scalars(stmt))
+
+
+def happened_since(session: Session, action: str, target: str, since: datetime) -> bool:
+    """Whether ``action`` was done to ``target`` at or after ``since`` (e.g. a user was
+    disabled after a console session began: enabling them again must not revive it)."""
+    stmt = (select(AuditEvent.id).where(AuditEvent.action == action,
+                                        AuditEvent.target == target, AuditEvent.at >= since)
+            .limit(1))
+    return session.scalar(stmt) is not None

@@ -20,12 +20,14 @@ import binascii
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 import orjson
-from fastapi import Request
+from fastapi import Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -40,6 +42,7 @@ from renkei.core.time import Clock
 MAX_REQUEST_BYTES = 4 * 1024 * 1024 + 64 * 1024
 TAXII_PREFIX = "/taxii2"
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
+MAX_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL (bigint) take as a parameter
 
 Scope_ = dict[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -110,6 +113,49 @@ def source_of(request: Request) -> str:
     """Where a request came from, for the audit log."""
     client = request.client
     return f"http:{client.host}" if client else "http"
+
+
+# --- what routes read and answer ------------------------------------------------------------
+
+
+def _in_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time falls outside the years 1 to 9999 in UTC") from None
+
+
+Instant = Annotated[datetime, AfterValidator(_in_utc)]
+"""A time a request gives, as an aware UTC datetime: one without a zone is taken as UTC
+(as ``core.time.as_utc`` does); one whose UTC form no datetime can hold is malformed (400),
+so services never compare naive with aware times nor overflow converting."""
+
+IdValue = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""A record's number in a query or body: past any database integer it is malformed (400),
+where the database driver would have failed on it."""
+
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+"""A record's number in a path, bounded as ``IdValue``."""
+
+
+class ErrorOut(BaseModel):
+    """Every error's body: TAXII 2.1's error resource, on every route."""
+
+    title: str
+    description: str
+    http_status: str
+    details: dict[str, Any] | None = None
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {"4XX": {
+    "model": ErrorOut,
+    "description": "Refused, the body says why: 400 malformed, 401 no or bad credentials, "
+                   "403 not allowed, 404 absent or not yours to see, 406/415 media type, "
+                   "409 not in this state, 413 too large"}}
+"""Each router's ``responses``: what every operation may answer besides success (FastAPI
+would otherwise document a 422 that this API never sends: malformed input is a 400)."""
 
 
 # --- credentials -------------------------------------------------------------------------
@@ -267,6 +313,8 @@ SECURITY_HEADERS = [
 # FastAPI's interactive API pages load Swagger UI's script and style from a CDN.
 DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 DOCS_HEADERS = [h for h in SECURITY_HEADERS if h[0] != b"content-security-policy"]
+# Paths of the API (JSON, TAXII); any other path is a console page when the app has pages.
+API_PREFIXES = ("/api/", "/taxii2", "/openapi.json")
 
 
 class Guard:
@@ -277,10 +325,19 @@ class Guard:
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_REQUEST_BYTES,
-                 larger: Mapping[str, int] | None = None) -> None:
+                 larger: Mapping[str, int] | None = None,
+                 page_headers: list[tuple[bytes, bytes]] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.larger = dict(larger or {})  # path prefix -> its own bound (inventory uploads)
+        self.page_headers = page_headers  # the console's (its own CSP), off the API's paths
+
+    def _headers(self, path: str) -> list[tuple[bytes, bytes]]:
+        if path in DOCS_PATHS:
+            return DOCS_HEADERS
+        if self.page_headers is not None and not path.startswith(API_PREFIXES):
+            return self.page_headers
+        return SECURITY_HEADERS
 
     def _bound(self, scope: Scope_) -> int:
         path = str(scope.get("path", ""))
@@ -310,7 +367,7 @@ class Guard:
                                     most=most)
             return message
 
-        headers = DOCS_HEADERS if scope.get("path") in DOCS_PATHS else SECURITY_HEADERS
+        headers = self._headers(str(scope.get("path", "")))
         try:
             await self.app(scope, bounded_receive, _secured(send, headers))
         except HttpError:

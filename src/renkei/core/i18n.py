@@ -16,7 +16,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 LANGUAGES = ("en", "ja")
-DOMAINS = ("core", "incidents", "logs", "plan", "sensors", "sharing", "vulns")
+DOMAINS = ("console", "core", "demo", "incidents", "logs", "plan", "sensors", "sharing", "vulns")
 
 Translate = Callable[[str], str]
 

@@ -139,6 +139,14 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
     disabled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: the console's second factor: a base32 TOTP secret (kept as given: checking a code
+    #: needs it), when it was confirmed, and the last time step a code was accepted for
+    #: (a code is never accepted twice)
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(nullable=True)
+    #: the language the console speaks to this user: en or ja
+    locale: Mapped[str] = mapped_column(String(5), default="en", server_default="en")
 
 
 class ApiToken(Base):

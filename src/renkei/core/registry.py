@@ -6,6 +6,7 @@ from sqlalchemy import MetaData
 
 
 def all_metadata() -> MetaData:
+    from renkei.console import store as console_store  # noqa: F401  (the console tables)
     from renkei.core import models
     from renkei.incidents import store as incidents_store  # noqa: F401  (the incidents tables)
     from renkei.logs import store  # noqa: F401  (registers the logs tables)

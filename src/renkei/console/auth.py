@@ -1,0 +1,188 @@
+"""Signing in to the console: a password, then a second factor (TOTP), then a session.
+
+1. ``check_password`` — the e-mail address and password (``members.authenticate_password``)
+   open a *pending* session that only the second-factor pages accept, for a few minutes:
+   stage ``totp`` for a user with a second factor, ``enrol`` for one without.
+2. ``confirm_enrolment`` (a new secret, shown once as a QR code) or ``check_code`` — a
+   right code ends the pending session and opens an ``active`` one under a new cookie, so
+   a cookie seen before the second factor is worth nothing after it.
+
+Every refusal is the same ``SignInError`` whatever went wrong (unknown address, wrong
+password or code, disabled user, too many failures), and each leaves an audit event with
+the real reason. Failures count towards throttling (``throttle``). Audit actions:
+``console.signin.password``, ``console.signin``, ``console.signout``,
+``console.totp.enrolled``, ``console.totp.reset``, ``console.throttled``, ``auth.failed``
+(method ``totp``), ``users.language``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from renkei.console import sessions, throttle, totp
+from renkei.console.sessions import Opened
+from renkei.console.store import ConsoleSession, Stage
+from renkei.core import audit, members, orgs
+from renkei.core.errors import UserError
+from renkei.core.i18n import LANGUAGES, gettext_noop
+from renkei.core.members import AuthenticationError, Principal
+from renkei.core.models import Organisation, User
+from renkei.core.time import Clock
+
+PASSWORD_REFUSED = gettext_noop(
+    "sign-in refused: check the e-mail address and password, or wait a few minutes and try again")
+CODE_REFUSED = gettext_noop(
+    "the code is not accepted: type the six digits your app shows now, or wait a few minutes and try again")
+
+
+class SignInError(UserError):
+    """The sign-in step is refused; deliberately says nothing of why."""
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """What the enrolment page shows: the secret (grouped), and its QR code."""
+
+    secret: str
+    grouped: str
+    qr_data_uri: str
+
+
+def principal_of(session: Session, user: User) -> Principal:
+    """The user as the sharing policy sees them: the same Principal a password gives the API."""
+    org = session.get_one(Organisation, user.organisation_id)
+    return Principal(organisation_id=org.id, organisation_name=org.name, is_hub=org.is_hub,
+                     communities=orgs.community_ids_of(session, org.id), role=user.role,
+                     scopes=members.ALLOWED_SCOPES[user.role], user_id=user.id)
+
+
+def _throttled(session: Session, clock: Clock, email: str, source: str,
+               template: str) -> None:
+    which = throttle.is_throttled(session, clock, email=email, source=source)
+    if which is not None:
+        audit.record(session, clock, action="console.throttled", actor="anonymous",
+                     target=email[:254], source=source, details={"by": which})
+        session.flush()
+        raise SignInError(template)
+
+
+def check_password(session: Session, clock: Clock, email: str, password: str, *,
+                   source: str, user_agent: str) -> Opened:
+    """Step 1: a pending session for the user, or SignInError."""
+    address = email.strip().lower()[:members.EMAIL_MAX_CHARS]
+    _throttled(session, clock, address, source, PASSWORD_REFUSED)
+    try:
+        principal = members.authenticate_password(session, clock, address, password,
+                                                  source=source)
+    except AuthenticationError:  # members has written auth.failed with the reason
+        throttle.record_failure(session, clock, email=address, source=source)
+        raise SignInError(PASSWORD_REFUSED) from None
+    user = session.get_one(User, principal.user_id)
+    stage = Stage.TOTP if user.totp_enabled_at is not None and user.totp_secret else Stage.ENROL
+    opened = sessions.open_session(
+        session, clock, user, stage, source=source, user_agent=user_agent,
+        pending_totp_secret=totp.new_secret() if stage is Stage.ENROL else None)
+    audit.record(session, clock, action="console.signin.password", actor=principal.actor,
+                 target=f"user:{user.id}", source=source, details={"next": stage.value},
+                 organisation_id=user.organisation_id)
+    return opened
+
+
+def enrolment(row: ConsoleSession, user: User) -> Enrolment:
+    """The secret a pending ``enrol`` session offers the user, with its QR code."""
+    secret = row.pending_totp_secret or ""
+    uri = totp.provisioning_uri(secret, user.email)
+    return Enrolment(secret=secret, grouped=totp.grouped(secret), qr_data_uri=totp.qr_data_uri(uri))
+
+
+def _refuse_code(session: Session, clock: Clock, user: User, source: str,
+                 reason: str) -> SignInError:
+    throttle.record_failure(session, clock, email=user.email, source=source)
+    audit.record(session, clock, action="auth.failed", actor="anonymous",
+                 target=f"user:{user.id}", source=source,
+                 details={"method": "totp", "reason": reason},
+                 organisation_id=user.organisation_id)
+    session.flush()
+    return SignInError(CODE_REFUSED)
+
+
+def _activate(session: Session, clock: Clock, pending: ConsoleSession, user: User, *,
+              source: str, user_agent: str) -> Opened:
+    sessions.revoke(session, clock, pending)
+    opened = sessions.open_session(session, clock, user, Stage.ACTIVE, source=source,
+                                   user_agent=user_agent)
+    audit.record(session, clock, action="console.signin", actor=f"user:{user.id}",
+                 target=f"user:{user.id}", source=source,
+                 organisation_id=user.organisation_id)
+    return opened
+
+
+def confirm_enrolment(session: Session, clock: Clock, pending: ConsoleSession, user: User,
+                      code: str, *, source: str, user_agent: str) -> Opened:
+    """Step 2 for a user without a second factor: the code proves the app holds the
+    secret; the secret becomes the user's and an active session opens."""
+    _throttled(session, clock, user.email, source, CODE_REFUSED)
+    secret = pending.pending_totp_secret
+    if pending.stage != Stage.ENROL.value or not secret:
+        raise _refuse_code(session, clock, user, source, "not-enrolling")
+    step = totp.accepted_step(secret, code, clock.now(), after=None)
+    if step is None:
+        raise _refuse_code(session, clock, user, source, "mismatch")
+    user.totp_secret = secret
+    user.totp_enabled_at = clock.now()
+    user.totp_last_step = step
+    pending.pending_totp_secret = None
+    audit.record(session, clock, action="console.totp.enrolled", actor=f"user:{user.id}",
+                 target=f"user:{user.id}", source=source, organisation_id=user.organisation_id)
+    return _activate(session, clock, pending, user, source=source, user_agent=user_agent)
+
+
+def check_code(session: Session, clock: Clock, pending: ConsoleSession, user: User, code: str,
+               *, source: str, user_agent: str) -> Opened:
+    """Step 2 for a user with a second factor: a code not used before opens the session."""
+    _throttled(session, clock, user.email, source, CODE_REFUSED)
+    if pending.stage != Stage.TOTP.value or not user.totp_secret:
+        raise _refuse_code(session, clock, user, source, "no-second-factor")
+    step = totp.accepted_step(user.totp_secret, code, clock.now(), after=user.totp_last_step)
+    if step is None:
+        raise _refuse_code(session, clock, user, source, "mismatch-or-reused")
+    user.totp_last_step = step
+    return _activate(session, clock, pending, user, source=source, user_agent=user_agent)
+
+
+def sign_out(session: Session, clock: Clock, row: ConsoleSession, *, source: str) -> None:
+    sessions.revoke(session, clock, row)
+    audit.record(session, clock, action="console.signout", actor=f"user:{row.user_id}",
+                 target=f"user:{row.user_id}", source=source)
+
+
+def reset_totp(session: Session, clock: Clock, email: str, *, actor: str | None = None,
+               source: str = "cli") -> User:
+    """Forget a user's second factor (a lost phone); they enrol a new one at next sign-in,
+    and every session of theirs ends now."""
+    user = members.require_user(session, email)
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    ended = sessions.revoke_all_of(session, clock, user.id)
+    audit.record(session, clock, action="console.totp.reset", actor=actor,
+                 target=f"user:{user.id}", source=source,
+                 details={"email": user.email, "sessions_ended": ended},
+                 organisation_id=user.organisation_id)
+    session.flush()
+    return user
+
+
+def set_language(session: Session, clock: Clock, user: User, lang: str, *,
+                 source: str) -> None:
+    """The language the console speaks to ``user`` from now on: en or ja."""
+    if lang not in LANGUAGES:
+        raise UserError("unsupported language {lang}; use en or ja", lang=repr(lang[:10]))
+    if user.locale != lang:
+        user.locale = lang
+        audit.record(session, clock, action="users.language", actor=f"user:{user.id}",
+                     target=f"user:{user.id}", source=source, details={"lang": lang},
+                     organisation_id=user.organisation_id)
+        session.flush()

@@ -1,0 +1,372 @@
+"""What every console page shares: the unit of work, who is signed in, their language,
+CSRF and Origin checks, cookies, templates, and charts.
+
+A page route (see docs/console.md, "Adding a domain's pages")::
+
+    @router.get("/alerts")
+    def alerts(request: Request) -> Response:
+        with page(request) as p:          # signed in, or a redirect to /login?next=…
+            rows = service.alerts(p.session, p.principal)
+            return p.render("logs/alerts.html", title=p.t("Alerts"), rows=rows)
+
+    @router.post("/alerts/{id}/close")
+    def close(request: Request, id: int, form: Form) -> Response:
+        with page(request, form) as p:    # POST: CSRF token and Origin checked first
+            service.close(p.session, p.clock, p.principal, id)
+            return p.redirect("/logs/alerts")
+
+``p.session`` commits when the block ends normally and rolls back on an error; a
+``UserError`` a service raises is committed (its audit record stays) and shown as an
+error page, unless the route catches it to show the form again with ``p.message(error)``.
+``p.principal`` is the same ``Principal`` the API gives the sharing policy, so a page
+sees exactly what the same user would see through the API.
+
+Templates are Jinja2 with autoescaping and ``StrictUndefined``, one folder per domain
+under ``console/templates/``; each extends ``base.html`` and gets ``_`` (the user's
+translator), ``p`` (the page), ``csrf``, ``lang`` and ``nav``. A form that changes
+anything carries ``<input type="hidden" name="csrf" value="{{ csrf }}">``; a script sends
+the token in the ``X-CSRF-Token`` header. Charts are server-side SVG shown with
+``chart(svg, alt)``: an ``<img>`` of a ``data:`` URI, in which no script ever runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from renkei.console import sessions
+from renkei.console.auth import principal_of
+from renkei.console.store import ConsoleSession, Stage
+from renkei.core import audit, http
+from renkei.core.errors import UserError
+from renkei.core.i18n import LANGUAGES, Translate, gettext_noop, translator
+from renkei.core.members import Principal
+from renkei.core.models import Role, User
+from renkei.core.time import Clock
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
+SESSION_COOKIE = "renkei_session"
+LANG_COOKIE = "renkei_lang"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_FORM_FIELDS = 200
+NEXT_MAX_CHARS = 500
+
+# No inline script or style anywhere; images may be data: URIs (charts, the QR code).
+PAGE_CSP = (b"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+            b"form-action 'self'; frame-ancestors 'none'")
+# same-origin, not the API's no-referrer: under no-referrer a browser sends "Origin: null"
+# with a form, and the Origin check could not tell this site's forms from anyone's.
+PAGE_HEADERS = [h for h in http.SECURITY_HEADERS
+                if h[0] not in (b"content-security-policy", b"referrer-policy")] + [
+    (b"content-security-policy", PAGE_CSP), (b"referrer-policy", b"same-origin")]
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """One link of the navigation bar; shown when its domain's pages are registered."""
+
+    key: str
+    label: str
+    path: str
+    admin_only: bool = False
+
+
+@dataclass(frozen=True)
+class ConsoleState:
+    """What the app keeps for the console: cookie policy, navigation, overview panels."""
+
+    secure_cookies: bool | None  # None: Secure exactly when the request came over https
+    nav: tuple[NavEntry, ...]
+    panels: tuple[Any, ...] = ()  # renkei.console.panels.Panel, in order
+
+
+def console_state(request: Request) -> ConsoleState:
+    state: ConsoleState = request.app.state.console
+    return state
+
+
+class PageExit(Exception):  # noqa: N818  (not an error: a page's early answer)
+    """Stops a page with a ready answer (a redirect to sign in, a refusal page)."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+        super().__init__(response.status_code)
+
+
+async def on_page_exit(_: Request, error: Exception) -> Response:
+    assert isinstance(error, PageExit)
+    return error.response
+
+
+async def form_data(request: Request) -> FormData:
+    """The submitted form (empty for GET); bounded in fields, the body by the app's Guard."""
+    if request.method not in UNSAFE_METHODS:
+        return FormData()
+    return await request.form(max_fields=MAX_FORM_FIELDS, max_files=10)
+
+
+Form = Annotated[FormData, Depends(form_data)]
+
+
+# --- paths, languages, cookies ------------------------------------------------------------
+
+
+def local_path(value: str | None, default: str = "/") -> str:
+    """``value`` when it is a path on this site (``/x?y``), else ``default``: a ``next``
+    parameter never sends anyone elsewhere (``//evil``, ``https://…``, ``/\\evil``)."""
+    if not value or len(value) > NEXT_MAX_CHARS or "\\" in value:
+        return default
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in value):
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
+        return default
+    return value
+
+
+def _request_lang(request: Request) -> str:
+    asked = request.query_params.get("lang", "")
+    if asked in LANGUAGES:
+        return asked
+    kept = request.cookies.get(LANG_COOKIE, "")
+    return kept if kept in LANGUAGES else http.language(request)
+
+
+def _secure(request: Request) -> bool:
+    configured = console_state(request).secure_cookies
+    return request.url.scheme == "https" if configured is None else configured
+
+
+def set_session_cookie(response: Response, request: Request, value: str) -> None:
+    response.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="strict",
+                        secure=_secure(request), path="/")
+
+
+def clear_session_cookie(response: Response, request: Request) -> None:
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict",
+                           secure=_secure(request), path="/")
+
+
+def set_lang_cookie(response: Response, request: Request, lang: str) -> None:
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True,
+                        samesite="strict", secure=_secure(request), path="/")
+
+
+def _same_origin(request: Request) -> bool:
+    """The browser says the form came from this site (Origin, else Referer)."""
+    claimed = request.headers.get("origin") or request.headers.get("referer") or ""
+    host = request.headers.get("host", "")
+    return bool(claimed) and bool(host) and urlsplit(claimed[:NEXT_MAX_CHARS]).netloc == host
+
+
+# --- templates ------------------------------------------------------------------------------
+
+
+def when(value: datetime | None) -> str:
+    """A time as pages show it: UTC, to the minute."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "-"
+
+
+def chart(svg: str, alt: str) -> Markup:
+    """A server-made SVG chart as an ``<img>``: a data: URI, so nothing in it can run."""
+    text = svg.strip()
+    if not text.startswith("<svg"):
+        raise ValueError("chart() takes an <svg> element")
+    data = base64.b64encode(text.encode()).decode()
+    return Markup('<img class="chart" alt="{}" src="data:image/svg+xml;base64,{}">').format(
+        alt, data)
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.globals["chart"] = chart
+    env.filters["when"] = when
+    return env
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PublicPage:
+    """A page anyone may open (sign-in): the unit of work and the visitor's language."""
+
+    request: Request
+    session: Session
+    clock: Clock
+    lang: str
+    t: Translate
+    source: str
+    cookies: list[tuple[str, str | None]] = field(default_factory=list)
+
+    @property
+    def user_agent(self) -> str:
+        return self.request.headers.get("user-agent", "")
+
+    def message(self, error: UserError) -> str:
+        """A service's refusal in the page's language."""
+        return error.translate(self.t)
+
+    def context(self) -> dict[str, Any]:
+        return {"_": self.t, "lang": self.lang, "p": self, "csrf": "", "nav": [],
+                "user": None, "title": "", "path": self.request.url.path}
+
+    def fragment(self, template: str, **context: Any) -> Markup:
+        """A template rendered to markup, to put inside another (an overview panel)."""
+        html = environment().get_template(template).render(self.context() | context)
+        return Markup(html)  # noqa: S704  (an autoescaping template made it)
+
+    def render(self, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+        response = HTMLResponse(self.fragment(template, **context), status_code=status)
+        self._apply_cookies(response)
+        return response
+
+    def redirect(self, path: str) -> RedirectResponse:
+        """303 to a local path (after a form, as Post/Redirect/Get wants)."""
+        response = RedirectResponse(local_path(path), status_code=303)
+        self._apply_cookies(response)
+        return response
+
+    def keep_session(self, cookie: str | None) -> None:
+        """Set (or, with None, clear) the session cookie on the answer."""
+        self.cookies.append((SESSION_COOKIE, cookie))
+
+    def _apply_cookies(self, response: Response) -> None:
+        for name, value in self.cookies:
+            if name == SESSION_COOKIE and value is None:
+                clear_session_cookie(response, self.request)
+            elif name == SESSION_COOKIE and value is not None:
+                set_session_cookie(response, self.request, value)
+            elif value is not None:
+                set_lang_cookie(response, self.request, value)
+
+
+@dataclass
+class Page(PublicPage):
+    """A signed-in user's page: adds the user, their Principal and the CSRF token."""
+
+    user: User = field(kw_only=True)
+    principal: Principal = field(kw_only=True)
+    row: ConsoleSession = field(kw_only=True)
+
+    @property
+    def csrf(self) -> str:
+        return self.row.csrf_token
+
+    @property
+    def is_admin(self) -> bool:
+        """A hub administrator: the administration pages are theirs alone."""
+        return self.principal.is_hub and self.principal.role is Role.HUB_ADMIN
+
+    def context(self) -> dict[str, Any]:
+        state = console_state(self.request)
+        nav = [e for e in state.nav if self.is_admin or not e.admin_only] \
+            if self.row.stage == Stage.ACTIVE.value else []
+        return super().context() | {"csrf": self.csrf, "nav": nav, "user": self.user}
+
+    def require_admin(self) -> None:
+        """Refuse (403, audited) anyone but a hub administrator."""
+        if not self.is_admin:
+            audit.record(self.session, self.clock, action="console.forbidden",
+                         actor=self.principal.actor, target=self.request.url.path[:200],
+                         source=self.source, organisation_id=self.principal.organisation_id)
+            self.session.commit()
+            raise PageExit(self.render("error.html", status=403, title=self.t("Forbidden"),
+                                       text=self.t("this page is for the hub's administrators")))
+
+
+def _refuse(p: PublicPage, reason: str, actor: str) -> PageExit:
+    audit.record(p.session, p.clock, action="console.refused", actor=actor,
+                 target=p.request.url.path[:200], source=p.source, details={"reason": reason})
+    p.session.commit()
+    text = gettext_noop("the form has expired or did not come from this site; open the page again")
+    return PageExit(p.render("error.html", status=403, title=p.t("Forbidden"), text=p.t(text)))
+
+
+def _sign_in_redirect(request: Request) -> PageExit:
+    wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = "/login"
+    if request.method == "GET" and local_path(wanted, "") not in ("", "/"):
+        target += "?next=" + quote(local_path(wanted), safe="")
+    return PageExit(RedirectResponse(target, status_code=303))
+
+
+@contextmanager
+def _unit(p: PublicPage) -> Iterator[None]:
+    """Commit on success; a UserError is committed (its audit stays) and shown as a page."""
+    try:
+        yield
+    except UserError as error:
+        p.session.commit()
+        raise PageExit(p.render("error.html", status=400, title=p.t("Bad request"),
+                                text=p.message(error))) from None
+    except BaseException:
+        p.session.rollback()
+        raise
+    else:
+        p.session.commit()
+
+
+@contextmanager
+def public_page(request: Request, form: FormData | None = None) -> Iterator[PublicPage]:
+    """A page for visitors not (yet) signed in; a POST must come from this site."""
+    state = http.state_of(request)
+    with state.db.sessions() as session:
+        p = PublicPage(request, session, state.clock, _request_lang(request),
+                       translator(_request_lang(request)), http.source_of(request))
+        if request.query_params.get("lang", "") in LANGUAGES:
+            p.cookies.append((LANG_COOKIE, p.lang))
+        with _unit(p):
+            if request.method in UNSAFE_METHODS and not _same_origin(request):
+                raise _refuse(p, "origin", "anonymous")
+            yield p
+
+
+def _token_of(request: Request, form: FormData | None) -> str:
+    sent = form.get(CSRF_FIELD) if form is not None else None
+    value = sent if isinstance(sent, str) else request.headers.get(CSRF_HEADER, "")
+    return value[:100]
+
+
+@contextmanager
+def page(request: Request, form: FormData | None = None, *,
+         stages: tuple[Stage, ...] = (Stage.ACTIVE,)) -> Iterator[Page]:
+    """A signed-in user's page (see the module docstring); anyone else goes to /login."""
+    state = http.state_of(request)
+    with state.db.sessions() as session:
+        found = sessions.resolve(session, state.clock, request.cookies.get(SESSION_COOKIE, ""),
+                                 stages)
+        if found is None:
+            session.commit()  # last_seen_at, nothing else
+            raise _sign_in_redirect(request)
+        row, user = found
+        lang = user.locale if user.locale in LANGUAGES else "en"
+        p = Page(request, session, state.clock, lang, translator(lang),
+                 http.source_of(request), user=user, principal=principal_of(session, user),
+                 row=row)
+        with _unit(p):
+            if request.method in UNSAFE_METHODS and not (
+                    _same_origin(request)
+                    and hmac.compare_digest(_token_of(request, form), row.csrf_token)):
+                raise _refuse(p, "csrf", p.principal.actor)
+            yield p
