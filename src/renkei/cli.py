@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from datetime import datetime
 from typing import Annotated
@@ -11,10 +12,13 @@ from rich.console import Console
 from sqlalchemy import make_url
 
 from renkei import __version__
+from renkei.console.cli import app as console_app
 from renkei.core import members, orgs
+from renkei.core.cli_output import fail as _fail
 from renkei.core.cli_output import unit_of_work as _unit_of_work
 from renkei.core.config import ConfigError, load_config
 from renkei.core.db import Database
+from renkei.core.errors import UserError
 from renkei.core.i18n import Translate, translator
 from renkei.core.models import Role
 from renkei.core.time import SystemClock
@@ -27,6 +31,7 @@ from renkei.vulns.cli import app as vulns_app
 
 app = typer.Typer(help="renkei (連携): collect, analyse and share cyber-threat information.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(console_app, name="console")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(logs_app, name="logs")
 app.add_typer(plan_app, name="plan")
@@ -247,22 +252,35 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes (PostgreSQL for more than one is advised).")] = 1,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="Serve a demo hub full of synthetic data instead of yours: seeded on first use in RENKEI_HOME/demo (its own SQLite database), then reused.")] = False,
+    demo_reset: Annotated[bool, typer.Option("--demo-reset", help="With --demo: delete the demo hub and seed a fresh one.")] = False,
+    demo_every: Annotated[int, typer.Option("--demo-every", min=0, max=86400, help="With --demo: seconds between batches of new demo data while serving; 0: none.")] = 60,
 ) -> None:
-    """Serve the REST API (/api/v1, /docs) and the TAXII 2.1 server (/taxii2/)."""
+    """Serve the web console (/), the REST API (/api/v1, /docs) and the TAXII 2.1 server
+    (/taxii2/)."""
     import uvicorn  # the server is only loaded by the command that runs it
 
     from renkei.app import create_app
 
     config = load_config()
-    Database.from_config(config).dispose()  # migrate once, before any worker starts
-    typer.echo(f"renkei {__version__}: TAXII 2.1 at http://{host}:{port}/taxii2/, "
-               f"REST API at http://{host}:{port}/api/v1/ (docs at /docs)", err=True)
-    if workers > 1:
-        uvicorn.run("renkei.app:create_app", factory=True, host=host, port=port,
-                    workers=workers, access_log=access_log, log_level="warning")
-    else:
-        uvicorn.run(create_app(config), host=host, port=port, access_log=access_log,
-                    log_level="warning")
+    with contextlib.ExitStack() as stack:
+        if demo or demo_reset:
+            from renkei.demo.serving import demo_serving
+
+            try:
+                config = stack.enter_context(demo_serving(
+                    config, host=host, port=port, fresh=demo_reset, every=demo_every))
+            except UserError as exc:
+                _fail(exc.translate(translator(config.lang)), translator(config.lang))
+        Database.from_config(config).dispose()  # migrate once, before any worker starts
+        typer.echo(f"renkei {__version__}: TAXII 2.1 at http://{host}:{port}/taxii2/, "
+                   f"REST API at http://{host}:{port}/api/v1/ (docs at /docs)", err=True)
+        if workers > 1:
+            uvicorn.run("renkei.app:create_app", factory=True, host=host, port=port,
+                        workers=workers, access_log=access_log, log_level="warning")
+        else:
+            uvicorn.run(create_app(config), host=host, port=port, access_log=access_log,
+                        log_level="warning")
 
 
 def main() -> None:
