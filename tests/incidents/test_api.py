@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -153,3 +154,31 @@ def test_hostile_bodies(hub: Hub) -> None:
     shown = hub.client.get("/api/v1/incidents", headers=hub.as_("hub")).json()
     assert shown[0]["title"] == "<script>alert(1)</script>"
     assert hub.client.get("/api/v1/incidents").status_code == 401
+
+
+def _problems(response: httpx.Response) -> list[str]:
+    assert response.status_code == 400, response.text
+    return [p["where"] for p in response.json()["details"]["problems"]]
+
+
+def test_numbers_and_times_out_of_range_are_refused_by_name(hub: Hub) -> None:
+    """Each of these was a server error (tests/test_openapi_fuzz.py and its probes)."""
+    headers, too_big = hub.as_("hub"), 2**63
+    made = hub.open()
+    assert _problems(hub.client.get(f"/api/v1/incidents/{too_big}",
+                                    headers=headers)) == ["path.incident_id"]
+    assert _problems(hub.client.post(f"/api/v1/incidents/{made['id']}/tasks/{too_big}/done",
+                                     headers=headers)) == ["path.task_id"]
+    early = hub.client.post("/api/v1/incidents", json={
+        "title": "x", "occurred_at": "0001-01-01T00:00:00+01:00"}, headers=headers)
+    assert _problems(early) == ["body.occurred_at"]
+    naive = hub.client.get("/api/v1/incidents/metrics", params={"since": "2026-01-01T00:00"},
+                           headers=headers)
+    assert naive.status_code == 200, naive.text  # a time without a zone is UTC
+    source = hub.client.post("/api/v1/incidents", json={"title": "x", "source": "logs-alert:²"},
+                             headers=headers)
+    assert source.status_code == 400
+    assert source.json()["description"] == "logs-alert records are numbered; got '²'"
+    evidence = hub.client.post(f"/api/v1/incidents/{made['id']}/evidence",
+                               json={"kind": "logs-alert", "ref": "²"}, headers=headers)
+    assert evidence.status_code == 400, evidence.text

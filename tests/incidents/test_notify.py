@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session
 
 from renkei.core.config import SmtpSettings
+from renkei.core.models import Role
 from renkei.incidents import notify, service
 from renkei.incidents.errors import IncidentError
 from renkei.incidents.service import Caller
@@ -194,3 +195,45 @@ def test_members_cannot_register_webhooks_or_notify(db_session: Session, world: 
     incident_id = incident_for(db_session, world)
     with pytest.raises(IncidentError, match="only the hub's staff"):
         notify.notify(db_session, world.clock, acme, incident_id, SmtpSettings())
+
+
+def test_removed_contacts_and_webhooks_are_told_nothing(
+        db_session: Session, world: World, smtp: tuple[SmtpSettings, Inbox],
+        receiver: Receiver) -> None:
+    settings, inbox = smtp
+    local = Caller.local("local:test")
+    contact = notify.add_contact(db_session, world.clock, local, "Acme Bank", "soc@acme.example")
+    hook, _secret = notify.add_webhook(db_session, world.clock, local, "Acme Bank", receiver.url)
+    incident_id = incident_for(db_session, world)
+    receiver.status = 500
+    assert notify.notify(db_session, world.clock, local, incident_id, settings).failed == 1
+    notify.remove_contact(db_session, world.clock, local, contact.id)
+    notify.remove_webhook(db_session, world.clock, local, hook.id)
+    assert notify.contact_list(db_session, world.clock, local) == []
+    assert notify.webhook_list(db_session, world.clock, local) == []
+    receiver.status = 200
+    world.clock.at += timedelta(days=1)
+    assert notify.retry(db_session, world.clock, local, settings).sent == 0  # nor retried
+    result = notify.notify(db_session, world.clock, local, incident_id, settings)
+    assert (result.sent, result.failed) == (0, 0)
+    assert len(inbox.messages) == 1  # the first time only
+    assert len(receiver.received) == 1
+
+
+def test_the_hub_reads_contacts_but_changes_them_with_the_submit_scope(
+        db_session: Session, world: World) -> None:
+    reader = Caller.of(world.principal(world.hub, Role.HUB_ANALYST, "read"))
+    notify.add_contact(db_session, world.clock, world.staff, "Acme Bank", "soc@acme.example")
+    assert [c.email for c, _org in notify.contact_list(db_session, world.clock, reader)] == [
+        "soc@acme.example"]
+    for change in (lambda: notify.add_contact(db_session, world.clock, reader, "Acme Bank",
+                                              "other@acme.example"),
+                   lambda: notify.remove_contact(db_session, world.clock, reader, 1),
+                   lambda: notify.remove_webhook(db_session, world.clock, reader, 1)):
+        with pytest.raises(IncidentError, match="submit scope") as refused:
+            change()
+        assert refused.value.status == 403
+    for caller in (world.member(world.acme), world.member(world.acme, "read")):
+        with pytest.raises(IncidentError, match="only the hub's staff") as refused:
+            notify.contact_list(db_session, world.clock, caller)
+        assert refused.value.status == 403

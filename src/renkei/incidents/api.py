@@ -16,13 +16,16 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from renkei.core.config import load_config
-from renkei.core.http import work
+from renkei.core.http import ERROR_RESPONSES, Instant, RowId, work
 from renkei.core.models import Scope
-from renkei.incidents import metrics, service, view
+from renkei.incidents import metrics, notify_api, service, view
 from renkei.incidents.model import Sla
 from renkei.incidents.service import Caller
 
-router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"],
+                   responses=ERROR_RESPONSES)
+# contacts and webhooks first: the /{incident_id} routes would take "contacts" for an id
+router.include_router(notify_api.router)
 LOOSE = 4 * 20_000  # bodies are bounded here loosely; the service says what is allowed
 
 
@@ -45,8 +48,8 @@ class IncidentIn(BaseModel):
     source: str | None = Field(None, max_length=600,
                                description="A record to open it from: logs-alert:ID, "
                                            "vulns-alert:ID, shared:STIX_ID, sensors-finding:ID")
-    occurred_at: datetime | None = None
-    detected_at: datetime | None = None
+    occurred_at: Instant | None = None
+    detected_at: Instant | None = None
 
 
 class SlaOut(BaseModel):
@@ -153,6 +156,12 @@ class EvidenceIn(BaseModel):
 
 class ShareIn(BaseModel):
     collection: str | None = Field(None, max_length=100)
+    recipients: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=100,
+        description="TLP:AMBER only: members that read the indicators instead of the "
+                    "collection's communities")
+    to_affected: bool = Field(False, description="TLP:AMBER only: the members the incident "
+                                                 "affects read the indicators")
 
 
 @router.get("", summary="Incidents you may see, newest first", response_model=list[IncidentOut])
@@ -184,7 +193,7 @@ def create(body: IncidentIn, request: Request) -> IncidentDetail:
 
 @router.get("/metrics", summary="Counts, SLA and time to detect, acknowledge and resolve "
             "over the incidents you may see")
-def get_metrics(request: Request, since: datetime | None = None) -> dict[str, Any]:
+def get_metrics(request: Request, since: Instant | None = None) -> dict[str, Any]:
     with work(request) as w:
         return metrics.metrics(w.session, Caller.of(w.principal, w.source), sla_of(request),
                                w.clock.now(), since=since)
@@ -192,7 +201,7 @@ def get_metrics(request: Request, since: datetime | None = None) -> dict[str, An
 
 @router.get("/{incident_id}", summary="An incident with its history, tasks, indicators and "
             "links", response_model=IncidentDetail)
-def get_incident(incident_id: int, request: Request) -> IncidentDetail:
+def get_incident(incident_id: RowId, request: Request) -> IncidentDetail:
     with work(request) as w:
         caller = Caller.of(w.principal, w.source)
         incident = service.get(w.session, caller, incident_id)
@@ -202,7 +211,7 @@ def get_incident(incident_id: int, request: Request) -> IncidentDetail:
 
 @router.post("/{incident_id}/transition", summary="Move an incident to another status "
              "(the hub's staff)", response_model=IncidentOut)
-def transition(incident_id: int, body: TransitionIn, request: Request) -> dict[str, Any]:
+def transition(incident_id: RowId, body: TransitionIn, request: Request) -> dict[str, Any]:
     with work(request, Scope.SUBMIT) as w:
         caller = Caller.of(w.principal, w.source)
         incident = service.transition(w.session, w.clock, caller, incident_id, body.status,
@@ -212,7 +221,7 @@ def transition(incident_id: int, body: TransitionIn, request: Request) -> dict[s
 
 @router.post("/{incident_id}/assign", summary="Assign an incident to one of the hub's users",
              response_model=IncidentOut)
-def assign(incident_id: int, body: AssignIn, request: Request) -> dict[str, Any]:
+def assign(incident_id: RowId, body: AssignIn, request: Request) -> dict[str, Any]:
     with work(request, Scope.SUBMIT) as w:
         caller = Caller.of(w.principal, w.source)
         incident = service.assign(w.session, w.clock, caller, incident_id, body.user)
@@ -221,7 +230,7 @@ def assign(incident_id: int, body: AssignIn, request: Request) -> dict[str, Any]
 
 @router.post("/{incident_id}/severity", summary="Change an incident's severity",
              response_model=IncidentOut)
-def severity(incident_id: int, body: SeverityIn, request: Request) -> dict[str, Any]:
+def severity(incident_id: RowId, body: SeverityIn, request: Request) -> dict[str, Any]:
     with work(request, Scope.SUBMIT) as w:
         caller = Caller.of(w.principal, w.source)
         incident = service.set_severity(w.session, w.clock, caller, incident_id, body.severity,
@@ -231,7 +240,7 @@ def severity(incident_id: int, body: SeverityIn, request: Request) -> dict[str, 
 
 @router.post("/{incident_id}/tasks", summary="Add a task", status_code=201,
              response_model=TaskOut)
-def add_task(incident_id: int, body: TaskIn, request: Request) -> TaskOut:
+def add_task(incident_id: RowId, body: TaskIn, request: Request) -> TaskOut:
     with work(request, Scope.SUBMIT) as w:
         task = service.add_task(w.session, w.clock, Caller.of(w.principal, w.source),
                                 incident_id, body.title)
@@ -241,7 +250,7 @@ def add_task(incident_id: int, body: TaskIn, request: Request) -> TaskOut:
 
 @router.post("/{incident_id}/tasks/{task_id}/done", summary="Mark a task done",
              response_model=TaskOut)
-def task_done(incident_id: int, task_id: int, request: Request) -> TaskOut:
+def task_done(incident_id: RowId, task_id: RowId, request: Request) -> TaskOut:
     with work(request, Scope.SUBMIT) as w:
         task = service.complete_task(w.session, w.clock, Caller.of(w.principal, w.source),
                                      incident_id, task_id)
@@ -251,7 +260,7 @@ def task_done(incident_id: int, task_id: int, request: Request) -> TaskOut:
 
 @router.post("/{incident_id}/notes", summary="Add a note", status_code=201,
              response_model=EventOut)
-def add_note(incident_id: int, body: NoteIn, request: Request) -> EventOut:
+def add_note(incident_id: RowId, body: NoteIn, request: Request) -> EventOut:
     with work(request, Scope.SUBMIT) as w:
         event = service.add_note(w.session, w.clock, Caller.of(w.principal, w.source),
                                  incident_id, body.text)
@@ -261,7 +270,7 @@ def add_note(incident_id: int, body: NoteIn, request: Request) -> EventOut:
 
 @router.post("/{incident_id}/indicators", summary="Add an indicator", status_code=201,
              response_model=IndicatorOut)
-def add_indicator(incident_id: int, body: IndicatorIn, request: Request) -> IndicatorOut:
+def add_indicator(incident_id: RowId, body: IndicatorIn, request: Request) -> IndicatorOut:
     with work(request, Scope.SUBMIT) as w:
         row = service.add_indicator(w.session, w.clock, Caller.of(w.principal, w.source),
                                     incident_id, body.type, body.value)
@@ -270,7 +279,7 @@ def add_indicator(incident_id: int, body: IndicatorIn, request: Request) -> Indi
 
 @router.post("/{incident_id}/evidence", summary="Link a record or a reference as evidence",
              status_code=201, response_model=LinkOut)
-def link_evidence(incident_id: int, body: EvidenceIn, request: Request) -> LinkOut:
+def link_evidence(incident_id: RowId, body: EvidenceIn, request: Request) -> LinkOut:
     with work(request, Scope.SUBMIT) as w:
         link = service.link_evidence(w.session, w.clock, Caller.of(w.principal, w.source),
                                      incident_id, body.kind, body.ref)
@@ -280,10 +289,11 @@ def link_evidence(incident_id: int, body: EvidenceIn, request: Request) -> LinkO
 
 @router.post("/{incident_id}/share", summary="Share the incident's indicators as STIX under "
              "its TLP (the hub's staff)")
-def share(incident_id: int, body: ShareIn, request: Request) -> dict[str, Any]:
+def share(incident_id: RowId, body: ShareIn, request: Request) -> dict[str, Any]:
     from renkei.incidents.share import share_indicators
 
     with work(request, Scope.SUBMIT) as w:
         rows = share_indicators(w.session, w.clock, Caller.of(w.principal, w.source),
-                                incident_id, collection=body.collection)
+                                incident_id, collection=body.collection,
+                                recipients=body.recipients, to_affected=body.to_affected)
         return {"published": [row.stix_id for row in rows]}

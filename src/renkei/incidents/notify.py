@@ -90,11 +90,25 @@ def _member(session: Session, name: str) -> Organisation:
     return org
 
 
+def _staff_only(session: Session, clock: Clock, caller: Caller, action: str, *,
+                change: bool) -> None:
+    """Contacts and webhooks are the hub's staff's (members' addresses and secrets); a
+    change also needs the submit scope. A refusal is audited and says nothing of what
+    exists."""
+    if not caller.is_hub_staff:
+        raise refuse(session, clock, caller, action, None, "only the hub's staff do this")
+    if change and not caller.may_change:
+        raise refuse(session, clock, caller, action, None, "this needs the submit scope")
+
+
+def _name(session: Session, organisation_id: int) -> str:
+    return session.get_one(Organisation, organisation_id).name
+
+
 def add_contact(session: Session, clock: Clock, caller: Caller, organisation: str, email: str,
                 *, lang: str = "en") -> IncidentContact:
     """An address ``organisation`` is told of its incidents at (the hub's staff only)."""
-    if not caller.is_hub_staff:
-        raise refuse(session, clock, caller, "contact", None, "only the hub's staff do this")
+    _staff_only(session, clock, caller, "contact", change=True)
     org = _member(session, organisation)
     address = members.normalise_email(email)
     if lang not in ("en", "ja"):
@@ -116,6 +130,37 @@ def add_contact(session: Session, clock: Clock, caller: Caller, organisation: st
 def contacts_of(session: Session, organisation_id: int) -> list[IncidentContact]:
     return list(session.scalars(select(IncidentContact).where(
         IncidentContact.organisation_id == organisation_id).order_by(IncidentContact.id)))
+
+
+def contact_list(session: Session, clock: Clock, caller: Caller,
+                 organisation: str | None = None) -> list[tuple[IncidentContact, str]]:
+    """Every member's contacts (or one member's), each with its organisation's name, by
+    organisation and address. The hub's staff only."""
+    _staff_only(session, clock, caller, "contact", change=False)
+    stmt = (select(IncidentContact, Organisation.name)
+            .join(Organisation, Organisation.id == IncidentContact.organisation_id)
+            .order_by(Organisation.name, IncidentContact.email))
+    if organisation is not None:
+        stmt = stmt.where(IncidentContact.organisation_id == _member(session, organisation).id)
+    return [(row, name) for row, name in session.execute(stmt)]
+
+
+def remove_contact(session: Session, clock: Clock, caller: Caller,
+                   contact_id: int) -> tuple[IncidentContact, str]:
+    """Stop telling a member's address of its incidents (the hub's staff only); returns it
+    and its member's name. The messages already sent to it stay in
+    ``incident_notifications``."""
+    _staff_only(session, clock, caller, "contact", change=True)
+    row = session.get(IncidentContact, contact_id)
+    if row is None:
+        raise NotifyError("no contact {id}", status=404, id=contact_id)
+    session.delete(row)
+    session.flush()
+    audit.record(session, clock, action="incidents.contact.remove", actor=caller.actor,
+                 source=caller.source, target=f"organisation:{row.organisation_id}",
+                 details={"contact": row.id, "email": row.email},
+                 organisation_id=row.organisation_id)
+    return row, _name(session, row.organisation_id)
 
 
 def check_webhook_url(url: str) -> str:
@@ -141,8 +186,7 @@ def check_webhook_url(url: str) -> str:
 def add_webhook(session: Session, clock: Clock, caller: Caller, organisation: str,
                 url: str) -> tuple[IncidentWebhook, str]:
     """A webhook for ``organisation``; returns it and its secret, shown this once."""
-    if not caller.is_hub_staff:
-        raise refuse(session, clock, caller, "webhook", None, "only the hub's staff do this")
+    _staff_only(session, clock, caller, "webhook", change=True)
     org = _member(session, organisation)
     clean = check_webhook_url(url)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
@@ -161,6 +205,36 @@ def webhooks_of(session: Session, organisation_id: int | None = None) -> list[In
     if organisation_id is not None:
         stmt = stmt.where(IncidentWebhook.organisation_id == organisation_id)
     return list(session.scalars(stmt.order_by(IncidentWebhook.id)))
+
+
+def webhook_list(session: Session, clock: Clock, caller: Caller,
+                 organisation: str | None = None) -> list[tuple[IncidentWebhook, str]]:
+    """Every member's active webhooks (or one member's), each with its organisation's name;
+    the caller shows no secret. The hub's staff only."""
+    _staff_only(session, clock, caller, "webhook", change=False)
+    stmt = (select(IncidentWebhook, Organisation.name)
+            .join(Organisation, Organisation.id == IncidentWebhook.organisation_id)
+            .where(IncidentWebhook.disabled_at.is_(None)).order_by(IncidentWebhook.id))
+    if organisation is not None:
+        stmt = stmt.where(IncidentWebhook.organisation_id == _member(session, organisation).id)
+    return [(row, name) for row, name in session.execute(stmt)]
+
+
+def remove_webhook(session: Session, clock: Clock, caller: Caller,
+                   webhook_id: int) -> tuple[IncidentWebhook, str]:
+    """Disable a webhook (the hub's staff only): nothing is sent to it again, retries
+    included; the row stays, as the notifications sent to it name it. Returns it and its
+    member's name."""
+    _staff_only(session, clock, caller, "webhook", change=True)
+    row = session.get(IncidentWebhook, webhook_id)
+    if row is None or row.disabled_at is not None:
+        raise NotifyError("no webhook {id}", status=404, id=webhook_id)
+    row.disabled_at = clock.now()
+    session.flush()
+    audit.record(session, clock, action="incidents.webhook.remove", actor=caller.actor,
+                 source=caller.source, target=f"webhook:{row.id}",
+                 details={"url": row.url[:500]}, organisation_id=row.organisation_id)
+    return row, _name(session, row.organisation_id)
 
 
 # --- signing -----------------------------------------------------------------------------

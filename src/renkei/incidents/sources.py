@@ -1,8 +1,10 @@
 """The records an incident can be opened from or linked to, read from their own domains.
 
-Only reads: a logs alert (``logs.store``), a vulns alert (``vulns.store``), a shared STIX
-object (``sharing.store.visible_objects``, under the TLP policy of whoever asks) and a
-sensors finding (``sensors.store``). Each becomes a ``SourceRecord``: what an incident
+Only reads, each through its domain's public functions, never its tables: a logs alert
+(``logs.service.alert_record``), a vulns alert (``vulns.alerts.alert_by_id``), a shared
+STIX object (``sharing.store.visible_objects``, under the TLP policy of whoever asks) and a
+sensors finding (``sensors.lookup.finding_by_id``, with the member whose registered range
+holds its source). Each becomes a ``SourceRecord``: what an incident
 opened from it starts with (title, severity, category, times, affected members,
 indicators), every field of which the analyst may override. Text from a record is
 untrusted: it is made one visible line and bounded before it becomes a title.
@@ -63,7 +65,7 @@ def _line(text: str, most: int = TITLE_MAX) -> str:
 
 
 def _number(kind: SourceKind, ref: str) -> int:
-    if not ref.isdigit() or len(ref) > 12:
+    if not (ref.isascii() and ref.isdigit()) or len(ref) > 12:  # "²" is a digit to isdigit()
         raise SourceError("{kind} records are numbered; got {ref}", kind=kind.value,
                           ref=repr(ref[:40]))
     return int(ref)
@@ -98,24 +100,23 @@ _LOGS_SEVERITY = {"critical": Severity.CRITICAL, "high": Severity.HIGH,
 
 
 def _logs_alert(session: Session, number: int, ref: str) -> SourceRecord:
-    from renkei.logs.store import LogAlert, LogSource
+    from renkei.logs.service import alert_record
 
-    alert = session.get(LogAlert, number)
+    alert = alert_record(session, number)
     if alert is None:
         raise _missing(SourceKind.LOGS_ALERT, ref)
-    log = session.get(LogSource, alert.source_id)
     if alert.category == "scanner":
         category = Category.INFORMATION_GATHERING
     else:
         category = Category.INTRUSIONS if alert.succeeded else Category.INTRUSION_ATTEMPTS
     title = _line(f"{alert.category} from {alert.src}: {alert.method} {alert.target}")
     description = _line(f"rule {alert.rule}; {alert.reason}; line {alert.line} of "
-                        f"{log.name if log else '?'}", 2000)
+                        f"{alert.log_name or '?'}", 2000)
     return SourceRecord(
         SourceKind.LOGS_ALERT, ref, title, description,
         _LOGS_SEVERITY.get(alert.severity, Severity.LOW), category,
         occurred_at=alert.seen_at, detected_at=alert.created_at,
-        organisation_ids=(log.organisation_id,) if log and log.organisation_id else (),
+        organisation_ids=(alert.organisation_id,) if alert.organisation_id else (),
         indicators=_address_kind(alert.src if _is_address(alert.src) else None))
 
 
@@ -128,13 +129,12 @@ def _is_address(text: str) -> bool:
 
 
 def _vulns_alert(session: Session, number: int, ref: str) -> SourceRecord:
-    from renkei.vulns.store import Alert, Vulnerability
+    from renkei.vulns.alerts import alert_by_id
 
-    alert = session.get(Alert, number)
-    if alert is None:
+    found = alert_by_id(session, number)
+    if found is None:
         raise _missing(SourceKind.VULNS_ALERT, ref)
-    vulnerability = session.get(Vulnerability, alert.vulnerability_id)
-    key = vulnerability.key if vulnerability else str(alert.vulnerability_id)
+    alert, key = found
     score = alert.cvss or 0.0
     severity = (Severity.CRITICAL if alert.kev or score >= 9.0 else Severity.HIGH
                 if score >= 7.0 else Severity.MEDIUM if score >= 4.0 else Severity.LOW)
@@ -189,20 +189,23 @@ _SENSORS_CATEGORY = {"scanner": Category.INFORMATION_GATHERING,
 
 
 def _sensors_finding(session: Session, number: int, ref: str) -> SourceRecord:
-    from renkei.sensors.store import FindingRow, IngestRun
+    from renkei.core import orgs
+    from renkei.sensors.lookup import finding_by_id
 
-    finding = session.get(FindingRow, number)
+    finding = finding_by_id(session, number)
     if finding is None:
         raise _missing(SourceKind.SENSORS_FINDING, ref)
-    run = session.get(IngestRun, finding.run_id)
     ports = ", ".join(str(p) for p in finding.ports[:5])
     title = _line(f"sensors: {finding.kind} {finding.src or ''} {finding.protocol} {ports}")
     labels = ", ".join(finding.labels[:10])
+    hub = orgs.hub(session)
+    member = finding.organisation_id
     return SourceRecord(
         SourceKind.SENSORS_FINDING, ref, title,
         _line(f"{finding.packets} packets; {labels}", 2000),
         Severity.MEDIUM if finding.kind == "backscatter" else Severity.LOW,
         _SENSORS_CATEGORY.get(finding.kind, Category.INFORMATION_GATHERING),
-        occurred_at=finding.first, detected_at=run.started_at if run else finding.last,
+        occurred_at=finding.first, detected_at=finding.detected_at,
+        organisation_ids=(member,) if member and (hub is None or member != hub.id) else (),
         indicators=_address_kind(finding.src if finding.src and _is_address(finding.src)
                                  else None))

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from renkei.core import audit, orgs
 from renkei.core.db import Database
@@ -70,3 +74,38 @@ def stored_alerts(database: Database, *, category: str | None = None, src: str |
             "src": a.src, "time": a.seen_at.isoformat() if a.seen_at else None,
             "target": a.target, "status": a.status, "succeeded": a.succeeded,
         } for a in store.list_alerts(session, category=category, src=src, limit=limit)]
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """One stored alert with the log it came from, for other domains (incidents) to read
+    without knowing the logs tables."""
+
+    id: int
+    rule: str
+    category: str
+    severity: str
+    src: str
+    method: str
+    target: str
+    line: int
+    reason: str
+    succeeded: bool | None
+    seen_at: datetime | None
+    created_at: datetime
+    log_name: str
+    organisation_id: int | None
+
+
+def alert_record(session: Session, alert_id: int) -> AlertRecord | None:
+    """The stored alert ``alert_id`` and its log's name and member; None if there is none."""
+    alert = session.get(store.LogAlert, alert_id)
+    if alert is None:
+        return None
+    log = session.get(store.LogSource, alert.source_id)
+    return AlertRecord(
+        id=alert.id, rule=alert.rule, category=alert.category, severity=alert.severity,
+        src=alert.src, method=alert.method, target=alert.target, line=alert.line,
+        reason=alert.reason, succeeded=alert.succeeded, seen_at=alert.seen_at,
+        created_at=alert.created_at, log_name=log.name if log else "",
+        organisation_id=log.organisation_id if log else None)

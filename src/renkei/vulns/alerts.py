@@ -325,3 +325,13 @@ def alerts_of(session: Session, organisation_id: int | None, *, limit: int = 500
     if since is not None:
         stmt = stmt.where(Alert.updated_at >= since)
     return [(alert, key) for alert, key in session.execute(stmt)]
+
+
+def alert_by_id(session: Session, alert_id: int) -> tuple[Alert, str] | None:
+    """The alert ``alert_id`` with its vulnerability's key (as ``alerts_of`` gives them), for
+    other domains to read without the vulns tables; None if there is none. Whoever calls
+    it decides who may see it (an alert is its member's and the hub's staff's)."""
+    found = session.execute(select(Alert, Vulnerability.key)
+                            .join(Vulnerability, Vulnerability.id == Alert.vulnerability_id)
+                            .where(Alert.id == alert_id)).first()
+    return (found[0], found[1]) if found is not None else None

@@ -1,0 +1,126 @@
+"""Members' notification contacts and webhooks under ``/api/v1/incidents/contacts`` and
+``/api/v1/incidents/webhooks``: what ``renkei incidents contacts …`` and ``webhooks …`` do.
+
+The hub's staff only, as on the command line: reading needs the read scope, a change the
+submit scope. A member is refused (403, audited) before anything is looked up, so it
+learns nothing of any contact or webhook, its own or another's. A webhook's signing
+secret is in the answer to its creation only. The rules live in ``incidents.notify``;
+these routes only translate. ``api.router`` includes this router before its
+``/{incident_id}`` routes, which would otherwise take ``contacts`` for an incident's id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from renkei.core.http import RowId, work
+from renkei.core.models import Scope
+from renkei.incidents import notify
+from renkei.incidents.service import Caller
+from renkei.incidents.store import IncidentContact, IncidentWebhook
+
+router = APIRouter()
+OrganisationQuery = Annotated[str | None, Query(max_length=200,
+                                                 description="Only this member's")]
+
+
+class ContactIn(BaseModel):
+    organisation: str = Field(max_length=200, description="The member organisation's name")
+    email: str = Field(max_length=254)
+    lang: str = Field("en", max_length=5, description="The language of its messages: en or ja")
+
+
+class ContactOut(BaseModel):
+    id: int
+    organisation: str
+    email: str
+    lang: str
+    created_at: datetime
+
+
+class WebhookIn(BaseModel):
+    organisation: str = Field(max_length=200, description="The member organisation's name")
+    url: str = Field(max_length=notify.URL_MAX,
+                     description="https://… (http only to 127.0.0.1, ::1 or localhost)")
+
+
+class WebhookOut(BaseModel):
+    id: int
+    organisation: str
+    url: str
+    created_at: datetime
+    created_by: str
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="The signing secret, shown in this answer only")
+
+
+def _contact(row: IncidentContact, organisation: str) -> ContactOut:
+    return ContactOut(id=row.id, organisation=organisation, email=row.email, lang=row.lang,
+                      created_at=row.created_at)
+
+
+def _webhook(row: IncidentWebhook, organisation: str) -> WebhookOut:
+    return WebhookOut(id=row.id, organisation=organisation, url=row.url,
+                      created_at=row.created_at, created_by=row.created_by)
+
+
+@router.get("/contacts", summary="Members' addresses for incident notifications (the hub's "
+            "staff)", response_model=list[ContactOut])
+def list_contacts(request: Request, organisation: OrganisationQuery = None) -> list[ContactOut]:
+    with work(request) as w:
+        rows = notify.contact_list(w.session, w.clock, Caller.of(w.principal, w.source),
+                                   organisation)
+        return [_contact(row, name) for row, name in rows]
+
+
+@router.post("/contacts", summary="Add a member's address for incident notifications (the "
+             "hub's staff)", status_code=201, response_model=ContactOut)
+def add_contact(body: ContactIn, request: Request) -> ContactOut:
+    with work(request, Scope.SUBMIT) as w:
+        row = notify.add_contact(w.session, w.clock, Caller.of(w.principal, w.source),
+                                 body.organisation, body.email, lang=body.lang)
+        return _contact(row, body.organisation.strip())
+
+
+@router.delete("/contacts/{contact_id}", summary="Remove a member's notification address "
+               "(the hub's staff)", response_model=ContactOut)
+def remove_contact(contact_id: RowId, request: Request) -> ContactOut:
+    with work(request, Scope.SUBMIT) as w:
+        row, name = notify.remove_contact(w.session, w.clock,
+                                          Caller.of(w.principal, w.source), contact_id)
+        return _contact(row, name)
+
+
+@router.get("/webhooks", summary="Members' active webhooks, never their secrets (the hub's "
+            "staff)", response_model=list[WebhookOut])
+def list_webhooks(request: Request, organisation: OrganisationQuery = None) -> list[WebhookOut]:
+    with work(request) as w:
+        rows = notify.webhook_list(w.session, w.clock, Caller.of(w.principal, w.source),
+                                   organisation)
+        return [_webhook(row, name) for row, name in rows]
+
+
+@router.post("/webhooks", summary="Add a member's webhook; the answer holds its signing "
+             "secret, this once (the hub's staff)", status_code=201,
+             response_model=WebhookCreated)
+def add_webhook(body: WebhookIn, request: Request) -> WebhookCreated:
+    with work(request, Scope.SUBMIT) as w:
+        row, secret = notify.add_webhook(w.session, w.clock, Caller.of(w.principal, w.source),
+                                         body.organisation, body.url)
+        shown = _webhook(row, body.organisation.strip())
+        return WebhookCreated(**shown.model_dump(), secret=secret)
+
+
+@router.delete("/webhooks/{webhook_id}", summary="Disable a member's webhook (the hub's "
+               "staff)", response_model=WebhookOut)
+def remove_webhook(webhook_id: RowId, request: Request) -> WebhookOut:
+    with work(request, Scope.SUBMIT) as w:
+        row, name = notify.remove_webhook(w.session, w.clock,
+                                          Caller.of(w.principal, w.source), webhook_id)
+        return _webhook(row, name)

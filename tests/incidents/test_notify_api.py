@@ -1,0 +1,159 @@
+"""Members' notification contacts and webhooks through the real application: the hub's
+staff list, add and remove them, every change audited, a webhook's secret shown once; a
+member or a reader gets in nowhere and learns nothing of anyone's contacts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from renkei.app import create_app
+from renkei.core import members, orgs
+from renkei.core.config import load_config
+from renkei.core.db import Database
+from renkei.core.models import AuditEvent
+from renkei.core.time import SystemClock
+
+BASE = "/api/v1/incidents"
+PEER_EMAIL = "soc@peer.example"
+PEER_HOOK = "https://hooks.peer.example/renkei?k=1"
+
+
+@dataclass
+class Hub:
+    client: TestClient
+    tokens: dict[str, str]
+    database_url: str
+
+    def as_(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def call(self, who: str, method: str, path: str, body: Any = None) -> Any:
+        return self.client.request(method, f"{BASE}{path}", json=body, headers=self.as_(who))
+
+    def actions(self, prefix: str = "incidents.") -> list[str]:
+        database = Database(self.database_url, migrate=False)
+        try:
+            with database.session() as session:
+                return list(session.scalars(select(AuditEvent.action).where(
+                    AuditEvent.action.startswith(prefix)).order_by(AuditEvent.id)))
+        finally:
+            database.dispose()
+
+
+@pytest.fixture
+def hub(tmp_path: Path, empty_database_url: str) -> Iterator[Hub]:
+    clock = SystemClock()
+    db = Database(empty_database_url)
+    tokens = {}
+    with db.session() as s:
+        made = {"hub": orgs.add(s, clock, "Hub", hub=True),
+                "acme": orgs.add(s, clock, "Acme Bank", communities=["finance"]),
+                "peer": orgs.add(s, clock, "Peer Bank", communities=["finance"])}
+        for who, scopes in (("hub", "read,submit"), ("hub-reader", "read"),
+                            ("acme", "read,submit"), ("acme-reader", "read")):
+            tokens[who] = members.create_token(s, clock, organisation=made[who.split("-")[0]],
+                                               scopes=scopes).token
+    db.dispose()
+    config = load_config({"RENKEI_HOME": str(tmp_path),
+                          "RENKEI_DATABASE_URL": empty_database_url})
+    with TestClient(create_app(config, validation_workers=1)) as client:
+        yield Hub(client, tokens, empty_database_url)
+
+
+def test_the_hub_keeps_members_contacts(hub: Hub) -> None:
+    made = hub.call("hub", "POST", "/contacts", {"organisation": "Acme Bank",
+                                                 "email": "CSIRT@Acme.example", "lang": "ja"})
+    assert made.status_code == 201, made.text
+    assert {k: made.json()[k] for k in ("organisation", "email", "lang")} == {
+        "organisation": "Acme Bank", "email": "csirt@acme.example", "lang": "ja"}
+    assert hub.call("hub", "POST", "/contacts", {"organisation": "Peer Bank",
+                                                 "email": PEER_EMAIL}).status_code == 201
+    listed = hub.call("hub", "GET", "/contacts").json()
+    assert [(c["organisation"], c["email"]) for c in listed] == [
+        ("Acme Bank", "csirt@acme.example"), ("Peer Bank", PEER_EMAIL)]
+    only = hub.client.get(f"{BASE}/contacts", params={"organisation": "Peer Bank"},
+                          headers=hub.as_("hub")).json()
+    assert [c["email"] for c in only] == [PEER_EMAIL]
+    for body, status in (({"organisation": "Acme Bank", "email": "csirt@acme.example"}, 409),
+                         ({"organisation": "Nobody", "email": "a@b.example"}, 404),
+                         ({"organisation": "Hub", "email": "a@b.example"}, 400),
+                         ({"organisation": "Acme Bank", "email": "a@b.example", "lang": "fr"},
+                          400),
+                         ({"organisation": "Acme Bank", "email": "not an address"}, 400),
+                         ({"organisation": "Acme Bank", "email": "a" * 300}, 400)):
+        assert hub.call("hub", "POST", "/contacts", body).status_code == status, body
+    gone = hub.call("hub", "DELETE", f"/contacts/{made.json()['id']}")
+    assert gone.status_code == 200
+    assert gone.json()["email"] == "csirt@acme.example"
+    assert hub.call("hub", "DELETE", f"/contacts/{made.json()['id']}").status_code == 404
+    assert [c["email"] for c in hub.call("hub", "GET", "/contacts").json()] == [PEER_EMAIL]
+    assert hub.actions() == ["incidents.contact.add", "incidents.contact.add",
+                             "incidents.contact.remove"]
+
+
+def test_a_webhook_secret_is_shown_once(hub: Hub) -> None:
+    made = hub.call("hub", "POST", "/webhooks", {"organisation": "Peer Bank", "url": PEER_HOOK})
+    assert made.status_code == 201, made.text
+    secret = made.json()["secret"]
+    assert secret.startswith("whsec_")
+    assert len(secret) > 30
+    listed = hub.call("hub", "GET", "/webhooks")
+    assert [(h["organisation"], h["url"]) for h in listed.json()] == [("Peer Bank", PEER_HOOK)]
+    assert "secret" not in listed.json()[0]
+    assert secret not in listed.text
+    for url in ("http://hooks.peer.example/", "https://user:pw@hooks.peer.example/",
+                "ftp://hooks.peer.example/", "https://hooks.peer.example/\nX-Evil: 1"):
+        refused = hub.call("hub", "POST", "/webhooks", {"organisation": "Peer Bank", "url": url})
+        assert refused.status_code == 400, url
+    gone = hub.call("hub", "DELETE", f"/webhooks/{made.json()['id']}")
+    assert gone.status_code == 200
+    assert secret not in gone.text
+    assert hub.call("hub", "GET", "/webhooks").json() == []
+    assert hub.call("hub", "DELETE", f"/webhooks/{made.json()['id']}").status_code == 404
+    assert hub.actions() == ["incidents.webhook.add", "incidents.webhook.remove"]
+
+
+def test_members_and_readers_get_in_nowhere(hub: Hub) -> None:
+    contact = hub.call("hub", "POST", "/contacts", {"organisation": "Peer Bank",
+                                                    "email": PEER_EMAIL}).json()
+    hook = hub.call("hub", "POST", "/webhooks", {"organisation": "Peer Bank",
+                                                 "url": PEER_HOOK}).json()
+    attempts = [("GET", "/contacts", None), ("GET", "/webhooks", None),
+                ("POST", "/contacts", {"organisation": "Acme Bank", "email": "me@acme.example"}),
+                ("POST", "/contacts", {"organisation": "Peer Bank", "email": "me@acme.example"}),
+                ("POST", "/webhooks", {"organisation": "Acme Bank",
+                                       "url": "https://acme.example/hook"}),
+                ("DELETE", f"/contacts/{contact['id']}", None),
+                ("DELETE", f"/webhooks/{hook['id']}", None),
+                ("DELETE", "/contacts/424242", None),  # the same answer as one that exists
+                ("DELETE", "/webhooks/424242", None)]
+    for who in ("acme", "acme-reader"):
+        for method, path, body in attempts:
+            answer = hub.call(who, method, path, body)
+            assert answer.status_code == 403, (who, method, path, answer.text)
+            assert "peer.example" not in answer.text  # neither the address nor the URL
+    for method, path, body in attempts[2:]:  # the hub's readers read, and change nothing
+        assert hub.call("hub-reader", method, path, body).status_code == 403, (method, path)
+    assert [c["email"] for c in hub.call("hub-reader", "GET", "/contacts").json()] == [
+        PEER_EMAIL]
+    assert [h["id"] for h in hub.call("hub-reader", "GET", "/webhooks").json()] == [hook["id"]]
+    for path in ("/contacts", "/webhooks"):
+        assert hub.client.get(f"{BASE}{path}").status_code == 401
+    # every attempt is audited: by the incidents service, or by the scope check before it
+    assert len([a for a in hub.actions() if a.endswith(".refused")]) == 9 + 2
+    assert len(hub.actions("auth.scope_refused")) == 7 + 7
+
+
+def test_incident_ids_are_still_routes_of_their_own(hub: Hub) -> None:
+    made = hub.call("hub", "POST", "", {"title": "Phishing", "organisations": ["Acme Bank"]})
+    assert made.status_code == 201
+    assert hub.call("hub", "GET", f"/{made.json()['id']}").json()["title"] == "Phishing"
+    assert hub.call("hub", "GET", "/contacts").json() == []
+    assert hub.call("hub", "DELETE", "/contacts/0").status_code == 400
