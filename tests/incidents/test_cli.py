@@ -76,6 +76,28 @@ def test_webhook_secret_is_shown_once(renkei_home: Path) -> None:
     code, _, err = renkei("incidents", "webhooks", "add", "Acme Bank", "http://acme.example/")
     assert code == 2
     assert "must be https" in err
+    hook_id = out.split("\t")[0] if (out := renkei("incidents", "webhooks", "list")[1]) else ""
+    code, out, err = renkei("incidents", "webhooks", "remove", hook_id)
+    assert code == 0, err
+    assert "removed" in out
+    assert renkei("incidents", "webhooks", "list")[1] == ""
+    assert renkei("incidents", "webhooks", "remove", hook_id)[0] == 2  # gone: refused
+
+
+def test_contacts_are_listed_and_removed(renkei_home: Path) -> None:
+    renkei("orgs", "add", "Acme Bank")
+    renkei("orgs", "add", "Peer Bank")
+    assert renkei("incidents", "contacts", "add", "Acme Bank", "soc@acme.example")[0] == 0
+    assert renkei("incidents", "contacts", "add", "Peer Bank", "cert@peer.example",
+                  "--lang", "ja")[0] == 0
+    code, out, _ = renkei("incidents", "contacts", "list", "--org", "Peer Bank")
+    assert out.strip().split("\t")[1:] == ["Peer Bank", "cert@peer.example", "ja"]
+    contact_id = out.split("\t")[0]
+    code, out, err = renkei("incidents", "contacts", "remove", contact_id)
+    assert code == 0, err
+    assert "cert@peer.example" in out
+    assert "cert@peer.example" not in renkei("incidents", "contacts", "list")[1]
+    assert "soc@acme.example" in renkei("incidents", "contacts", "list")[1]
 
 
 def test_japanese_messages(renkei_home: Path, monkeypatch: object) -> None:

@@ -375,20 +375,30 @@ def contacts_add(
 
 
 @contacts_app.command("list")
-def contacts_list() -> None:
-    """Every member's notification addresses."""
-    from sqlalchemy import select
-
-    from renkei.core.models import Organisation
-    from renkei.incidents.store import IncidentContact
+def contacts_list(
+    org: Annotated[str | None, typer.Option("--org", help="Only this member's addresses.")] = None,
+) -> None:
+    """Every member's notification addresses: id, member, address, language."""
+    from renkei.incidents import notify as notifying
 
     with _session() as (session, _):
-        rows = list(session.execute(select(Organisation.name, IncidentContact.email,
-                                           IncidentContact.lang).join(
-            IncidentContact, IncidentContact.organisation_id == Organisation.id)
-            .order_by(Organisation.name, IncidentContact.email)))
-    for name, email, lang in rows:
-        typer.echo(visible(f"{name}\t{email}\t{lang}"))
+        rows = [(row.id, name, row.email, row.lang) for row, name in
+                notifying.contact_list(session, SystemClock(), Caller.local(), org)]
+    for contact_id, name, email, lang in rows:
+        typer.echo("\t".join(visible(str(v)) for v in (contact_id, name, email, lang)))
+
+
+@contacts_app.command("remove")
+def contacts_remove(
+    contact_id: Annotated[int, typer.Argument(metavar="ID", help="The contact's id (see `contacts list`).")],
+) -> None:
+    """Stop telling an address of its member's incidents."""
+    from renkei.incidents import notify as notifying
+
+    with _session() as (session, _):
+        row, name = notifying.remove_contact(session, SystemClock(), Caller.local(), contact_id)
+        typer.echo(visible(_("contact {email} of {org} removed").format(email=row.email,
+                                                                         org=name)))
 
 
 @webhooks_app.command("add")
@@ -406,16 +416,26 @@ def webhooks_add(
 
 
 @webhooks_app.command("list")
-def webhooks_list() -> None:
-    """Every member's active webhooks (never their secrets)."""
-    from sqlalchemy import select
-
-    from renkei.core.models import Organisation
+def webhooks_list(
+    org: Annotated[str | None, typer.Option("--org", help="Only this member's webhooks.")] = None,
+) -> None:
+    """Every member's active webhooks (never their secrets): id, member, URL."""
     from renkei.incidents import notify as notifying
 
     with _session() as (session, _):
-        names = {org.id: org.name for org in session.scalars(select(Organisation))}
-        rows = [(h.id, names.get(h.organisation_id, "?"), h.url)
-                for h in notifying.webhooks_of(session)]
+        rows = [(hook.id, name, hook.url) for hook, name in
+                notifying.webhook_list(session, SystemClock(), Caller.local(), org)]
     for hook_id, name, url in rows:
-        typer.echo(visible(f"{hook_id}\t{name}\t{url}"))
+        typer.echo("\t".join(visible(str(v)) for v in (hook_id, name, url)))
+
+
+@webhooks_app.command("remove")
+def webhooks_remove(
+    webhook_id: Annotated[int, typer.Argument(metavar="ID", help="The webhook's id (see `webhooks list`).")],
+) -> None:
+    """Disable a webhook: nothing is sent to it again, retries included."""
+    from renkei.incidents import notify as notifying
+
+    with _session() as (session, _):
+        hook, name = notifying.remove_webhook(session, SystemClock(), Caller.local(), webhook_id)
+        typer.echo(visible(_("webhook {id} of {org} removed").format(id=hook.id, org=name)))
