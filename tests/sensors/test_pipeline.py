@@ -251,3 +251,62 @@ def test_series_counts_only_once_every_event_is_closed(rows: np.ndarray) -> None
     _, table = pipe.finish()
     assert table.equals(series(rows))
     assert isinstance(table, pl.DataFrame)
+
+
+def busy_hours(hours: int = 6, sources: int = 40) -> np.ndarray:
+    """Scanners sweeping blocks hour after hour, a new set of sources each hour."""
+    rng = np.random.default_rng(11)
+    rows = np.zeros(hours * 600, PACKET)
+    at = np.arange(len(rows))
+    rows["ts"] = T0 + at * 6 * S
+    rows["src_lo"] = 0xFFFF_0000_0000 | (at // 600 * 1000 + rng.integers(0, sources, len(rows)))
+    rows["dst_lo"] = 0xFFFF_CB00_0000 | rng.integers(0, 1 << 12, len(rows))
+    rows["version"], rows["proto"], rows["tcp_flags"], rows["count"] = 4, 6, 2, 1
+    rows["dport"] = rng.choice([22, 23, 80], len(rows))
+    return rows
+
+
+@pytest.mark.parametrize("renumber", [False, True])
+def test_rebuilding_the_sets_in_place_or_renumbered_keeps_the_events(renumber: bool) -> None:
+    rows = busy_hours()
+    plain, forced = OpenEvents(), OpenEvents()
+    got: list[Any] = []
+    expected: list[Any] = []
+    for begin in range(0, len(rows), 500):
+        expected.append(plain.add(rows[begin:begin + 500], 0).events)
+        got.append(forced.add(rows[begin:begin + 500], 0).events)
+        forced._rebuild_sets(True, True, renumber)
+    expected.append(plain.close().events)
+    got.append(forced.close().events)
+
+    def table(parts: list[Any]) -> list[tuple[int, ...]]:
+        return sorted(zip(*(np.concatenate([getattr(p, name) for p in parts]).tolist()
+                            for name in ("src_lo", "port", "first", "packets", "unique_dsts")),
+                          strict=True))
+
+    assert table(got) == table(expected)
+    assert forced.destinations == 0
+    assert forced.open == 0
+
+
+def test_findings_are_made_when_read_in_the_order_of_finish() -> None:
+    rows = busy_hours()
+    pipe = Pipeline(thresholds=LOW)
+    other = Pipeline(thresholds=LOW)
+    for begin in range(0, len(rows), 700):
+        pipe.add(rows[begin:begin + 700], 0)
+        other.add(rows[begin:begin + 700], 0)
+    listed, table = pipe.finish()
+    lazy, counts = other.finish_counts()
+    assert len(lazy) == len(listed) > 200
+    assert lazy == listed
+    assert list(lazy) == listed
+    assert lazy[0] == listed[0]
+    assert lazy[-1] == listed[-1]
+    assert lazy[5:9] == listed[5:9]
+    assert lazy[::50] == listed[::50]
+    with pytest.raises(IndexError):
+        lazy[len(lazy)]
+    assert counts.frame().equals(table)
+    assert table.equals(series(rows))
+    assert sum(frame.height for frame in counts.frames(7)) == table.height

@@ -284,3 +284,55 @@ def test_rises_do_not_depend_on_the_row_order() -> None:
     shuffled = table.sample(fraction=1.0, shuffle=True, seed=3)
     assert rises(shuffled).equals(rises(table))
     assert rises(table).height == 2
+
+
+def test_completed_buckets_become_counts_and_stay_exact() -> None:
+    hours = [ns("2024-04-01T10:10:00"), ns("2024-04-01T10:50:00"), ns("2024-04-01T11:20:00"),
+             ns("2024-04-01T12:30:00")]
+    batch = packets(ts=hours * 3, src=["192.0.2.1"] * 4 + ["192.0.2.2"] * 4 + ["2001:db8::1"] * 4,
+                    sensor=[0, 1, 0, 1] * 3, count=[1, 2, 3, 4] * 3)
+    batch = batch[np.argsort(batch["ts"], kind="stable")]      # each sensor in time order
+    whole = series(batch)
+    accumulator = SeriesAccumulator("1h")
+    accumulator.add(batch[:6])                  # up to 10:50
+    moments = np.full(1 << 16, ns("2024-04-01T11:00:00"))
+    moments[1] = ns("2024-04-01T10:59:00")      # sensor 1's clock is behind: none of its
+    accumulator.complete(moments)
+    assert accumulator.pending_rows == 3
+    accumulator.add(batch[6:])
+    accumulator.complete(np.full(1 << 16, ns("2024-04-01T12:00:00")))
+    assert accumulator.pending_rows == 3
+    assert accumulator.table().equals(whole)
+    assert accumulator.counts().height == whole.height == 4
+
+
+def test_rows_for_a_passed_bucket_are_counted_exactly_unless_it_had_rows_before() -> None:
+    def at(text: str, src: str) -> np.ndarray:
+        return packets(ts=[ns(text)], src=[src])
+
+    accumulator = SeriesAccumulator("1h")
+    accumulator.add(at("2024-04-01T11:10:00", "192.0.2.1"))
+    accumulator.complete(np.full(1 << 16, ns("2024-04-01T12:00:00")))
+    # a file of an earlier hour read after a later one: the 10:00 bucket is exact
+    for src in ("192.0.2.1", "192.0.2.2", "192.0.2.1"):
+        accumulator.add(at("2024-04-01T10:20:00", src))
+        accumulator.complete(np.full(1 << 16, ns("2024-04-01T12:00:00")))
+    # the 11:00 bucket was completed with 192.0.2.1; it comes again: counted again
+    accumulator.add(at("2024-04-01T11:40:00", "192.0.2.1"))
+    assert rows(accumulator.table(), "bucket", "packets", "sources") == [
+        (utc("2024-04-01T10:00:00"), 3, 2), (utc("2024-04-01T11:00:00"), 2, 2)]
+
+
+def test_rises_of_compact_counts_are_the_rises_of_the_table() -> None:
+    start = ns("2024-04-01T00:00:00")
+    hours = np.repeat(np.arange(60), 12)
+    batch = packets(len(hours), ts=start + hours * 3600 * S,
+                    src=[f"192.0.2.{i % 12 + 1}" for i in range(len(hours))],
+                    dport=np.where(np.arange(len(hours)) % 2, 23, 22))
+    spike = packets(40, ts=[start + 50 * 3600 * S] * 40, src=[f"198.51.100.{i}" for i in range(40)],
+                    dport=[23] * 40)
+    accumulator = SeriesAccumulator("1h")
+    accumulator.add(np.concatenate([batch, spike]))
+    counted = rises(accumulator.counts())
+    assert counted.equals(rises(accumulator.table()))
+    assert rows(counted, "port", "sources") == [(23, 46)]

@@ -149,7 +149,13 @@ def find_scanners(events: Events, sizes: SensorSizes | None = None,
                   thresholds: Thresholds = Thresholds(),
                   research: ResearchScanners | None = None) -> list[Finding]:
     """Scanner findings; known research scanners carry their names in ``labels``."""
-    chosen = events.take(scanner_mask(events, sizes, thresholds))
+    return scanner_findings(events.take(scanner_mask(events, sizes, thresholds)), thresholds,
+                            research)
+
+
+def scanner_findings(chosen: Events, thresholds: Thresholds = Thresholds(),
+                     research: ResearchScanners | None = None) -> list[Finding]:
+    """``find_scanners`` of events already chosen by ``scanner_mask``."""
     with _collector_paused():
         findings = _findings(FindingKind.SCANNER, chosen,
                              observed_rates(chosen, thresholds.min_duration_s))
@@ -163,7 +169,13 @@ def find_scanners(events: Events, sizes: SensorSizes | None = None,
 def find_backscatter(events: Events, sizes: SensorSizes | None = None,
                      thresholds: Thresholds = Thresholds()) -> list[Finding]:
     """DoS victims seen through their replies, with the estimated attack rate."""
-    chosen = events.take(backscatter_mask(events, thresholds))
+    return backscatter_findings(events.take(backscatter_mask(events, thresholds)), sizes,
+                                thresholds)
+
+
+def backscatter_findings(chosen: Events, sizes: SensorSizes | None = None,
+                         thresholds: Thresholds = Thresholds()) -> list[Finding]:
+    """``find_backscatter`` of events already chosen by ``backscatter_mask``."""
     rates = observed_rates(chosen, thresholds.min_duration_s)
     estimates = rates * IPV4_SPACE / sensor_sizes(chosen, sizes)
     with _collector_paused():

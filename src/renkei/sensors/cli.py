@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -311,16 +311,22 @@ def finding_json(finding: Finding, names: Sequence[str]) -> dict[str, Any]:
 
 def _print_findings(findings: Sequence[Finding], names: Sequence[str], as_json: bool,
                     _: Translate) -> None:
-    bodies = [finding_json(f, names) for f in findings]
-    _print_finding_bodies(bodies, as_json, _)
+    if as_json:     # one line per finding as it is made: a large run's are never all held
+        _write_json_lines(finding_json(f, names) for f in findings)
+        return
+    _print_finding_bodies([finding_json(f, names) for f in findings], as_json, _)
+
+
+def _write_json_lines(bodies: Iterable[dict[str, Any]]) -> None:
+    out = sys.stdout
+    for body in bodies:
+        out.write(json.dumps(body, ensure_ascii=False) + "\n")
 
 
 def _print_finding_bodies(bodies: Sequence[dict[str, Any]], as_json: bool,
                           _: Translate) -> None:
     if as_json:
-        out = sys.stdout
-        for body in bodies:
-            out.write(json.dumps(body, ensure_ascii=False) + "\n")
+        _write_json_lines(bodies)
         return
     table = Table(title=_("{count} findings").format(count=len(bodies)))
     for column in ("kind", "source", "ports", "protocol", "fingerprints", "packets", "first",

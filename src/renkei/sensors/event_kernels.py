@@ -23,8 +23,9 @@ again from there.
 - ``keys`` (uint64 × 2: key hash, slot + 1): linear probing, deletion by backward shift.
 - ``dst4`` (uint64 × 2: id << 32 | IPv4 address >> 6, and a bitmap of that block's 64
   addresses) and ``dst6`` (uint64 × 3: id + 1, hi, lo): linear probing; entries of closed
-  events stay until ``renumber`` rebuilds the sets, which also renumbers the open events
-  (id = slot) so that ids never run out. A scanner sweeping a /16 needs 1,024 bitmap
+  events stay until ``rebuild4``/``rebuild6`` rebuild a set that is half full; when ids
+  run short both are rebuilt and ``renumber_open`` renumbers the open events (id = slot).
+  Sets are rebuilt one at a time, so at most one old set lives beside its new one. A scanner sweeping a /16 needs 1,024 bitmap
   entries (16 KiB) instead of 65,536 addresses, so the set of a darknet's scanners mostly
   stays in cache; a one-packet event costs the same 16 bytes either way.
 - ``state`` (int64): the counters ``ST_*``.
@@ -452,21 +453,9 @@ def rehash_keys(slots: np.ndarray, high: int, size: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def _size(live: int, floor: int) -> int:
-    size = floor
-    while size < GROWTH * (live + 1):
-        size *= 2
-    return size
-
-
-@njit(cache=True)
-def renumber(slots: np.ndarray, state: np.ndarray, dst4: np.ndarray, dst6: np.ndarray,
-             floor: int) -> tuple[np.ndarray, np.ndarray]:
-    """Destination sets without the closed events' entries, open events renumbered to
-    their slot (so ids restart), each set sized for GROWTH times its live entries (so the
-    next rebuild is at least as many insertions away)."""
+def open_ids(slots: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A hash map of the open events' ids to their slots: (ids, slots), EMPTY4 where free."""
     high = state[ST_HIGH]
-    # old id -> slot, for the open events
     size = 1
     while size < 2 * (high + 1):
         size *= 2
@@ -482,63 +471,171 @@ def renumber(slots: np.ndarray, state: np.ndarray, dst4: np.ndarray, dst6: np.nd
             i = (i + _ONE) & mask
         ids[i] = ident
         owner[i] = s
-    where4 = np.full(len(dst4), -1, np.int64)
-    live4 = 0
+    return ids, owner
+
+
+@njit(cache=True, inline="always")
+def _owner(ident: np.uint64, ids: np.ndarray, owner: np.ndarray) -> np.int64:
+    """The slot of an open event's id, -1 when the event is closed."""
+    mask = np.uint64(len(ids) - 1)
+    i = _mix(ident) & mask
+    while ids[i] != EMPTY4 and ids[i] != ident:
+        i = (i + _ONE) & mask
+    return owner[i] if ids[i] == ident else np.int64(-1)
+
+
+@njit(cache=True)
+def live_entries(dst: np.ndarray, v4: bool, ids: np.ndarray, owner: np.ndarray) -> int:
+    """Entries of a destination set that belong to open events."""
+    live = 0
+    for k in range(len(dst)):
+        t = dst[k, 0]
+        if v4:
+            if t != EMPTY4 and _owner(t >> _S32, ids, owner) >= 0:
+                live += 1
+        elif t != 0 and _owner(t - _ONE, ids, owner) >= 0:
+            live += 1
+    return live
+
+
+@njit(cache=True)
+def rebuild4(slots: np.ndarray, dst4: np.ndarray, ids: np.ndarray, owner: np.ndarray,
+             size: int, renumber: bool) -> np.ndarray:
+    """The IPv4 set of ``size`` entries with the open events' entries (ids made slots when
+    ``renumber``; an entry's place depends on its event's key, not its id)."""
+    out4 = np.full((size, 2), EMPTY4, np.uint64)
+    m4 = np.uint64(size - 1)
     for k in range(len(dst4)):
         t = dst4[k, 0]
         if t == EMPTY4:
             continue
-        ident = t >> _S32
-        i = _mix(ident) & mask
-        while ids[i] != EMPTY4 and ids[i] != ident:
-            i = (i + _ONE) & mask
-        if ids[i] == ident:
-            where4[k] = owner[i]
-            live4 += 1
-    where6 = np.full(len(dst6), -1, np.int64)
-    live6 = 0
+        s = _owner(t >> _S32, ids, owner)
+        if s < 0:
+            continue
+        block = t & _LOW32
+        i = _dst4_place(np.uint64(slots[s, KEYHASH]), block) & m4
+        while out4[i, 0] != EMPTY4:
+            i = (i + _ONE) & m4
+        out4[i, 0] = (np.uint64(s) << _S32) | block if renumber else t
+        out4[i, 1] = dst4[k, 1]
+    return out4
+
+
+@njit(cache=True)
+def rebuild6(slots: np.ndarray, dst6: np.ndarray, ids: np.ndarray, owner: np.ndarray,
+             size: int, renumber: bool) -> np.ndarray:
+    """``rebuild4`` for the IPv6 set."""
+    out6 = np.zeros((size, 3), np.uint64)
+    m6 = np.uint64(size - 1)
     for k in range(len(dst6)):
         t = dst6[k, 0]
         if t == 0:
             continue
-        ident = t - _ONE
-        i = _mix(ident) & mask
-        while ids[i] != EMPTY4 and ids[i] != ident:
-            i = (i + _ONE) & mask
-        if ids[i] == ident:
-            where6[k] = owner[i]
-            live6 += 1
-    out4 = np.full((_size(live4, floor), 2), EMPTY4, np.uint64)
-    m4 = np.uint64(len(out4) - 1)
-    for k in range(len(dst4)):
-        s = where4[k]
-        if s < 0:
-            continue
-        block = dst4[k, 0] & _LOW32
-        i = _dst4_place(np.uint64(slots[s, KEYHASH]), block) & m4
-        while out4[i, 0] != EMPTY4:
-            i = (i + _ONE) & m4
-        out4[i, 0] = (np.uint64(s) << _S32) | block
-        out4[i, 1] = dst4[k, 1]
-    out6 = np.zeros((_size(live6, floor), 3), np.uint64)
-    m6 = np.uint64(len(out6) - 1)
-    for k in range(len(dst6)):
-        s = where6[k]
+        s = _owner(t - _ONE, ids, owner)
         if s < 0:
             continue
         i = _dst6_place(np.uint64(slots[s, KEYHASH]), dst6[k, 1], dst6[k, 2]) & m6
         while out6[i, 0] != 0:
             i = (i + _ONE) & m6
-        out6[i, 0] = np.uint64(s + 1)
+        out6[i, 0] = np.uint64(s + 1) if renumber else t
         out6[i, 1] = dst6[k, 1]
         out6[i, 2] = dst6[k, 2]
+    return out6
+
+
+@njit(cache=True)
+def rehash4_in_place(slots: np.ndarray, dst4: np.ndarray, ids: np.ndarray, owner: np.ndarray,
+                     renumber: bool) -> None:
+    """``rebuild4`` into the same table, when its size stays: no second table at once.
+
+    The closed events' entries are emptied, then every entry is taken out and put back
+    from its home, cluster by cluster from an empty place on (linear probing stays valid).
+    """
+    n = len(dst4)
+    mask = np.uint64(n - 1)
+    for k in range(n):
+        t = dst4[k, 0]
+        if t == EMPTY4:
+            continue
+        s = _owner(t >> _S32, ids, owner)
+        if s < 0:
+            dst4[k, 0] = EMPTY4
+            dst4[k, 1] = EMPTY4
+        elif renumber:
+            dst4[k, 0] = (np.uint64(s) << _S32) | (t & _LOW32)
+    start = 0
+    while dst4[start, 0] != EMPTY4:
+        start += 1
+    for j in range(1, n + 1):
+        at = np.uint64(start + j) & mask
+        t = dst4[at, 0]
+        if t == EMPTY4:
+            continue
+        s = np.int64(t >> _S32) if renumber else _owner(t >> _S32, ids, owner)
+        i = _dst4_place(np.uint64(slots[s, KEYHASH]), t & _LOW32) & mask
+        if i == at:
+            continue
+        bitmap = dst4[at, 1]
+        dst4[at, 0] = EMPTY4
+        dst4[at, 1] = EMPTY4
+        while dst4[i, 0] != EMPTY4:
+            i = (i + _ONE) & mask
+        dst4[i, 0] = t
+        dst4[i, 1] = bitmap
+
+
+@njit(cache=True)
+def rehash6_in_place(slots: np.ndarray, dst6: np.ndarray, ids: np.ndarray, owner: np.ndarray,
+                     renumber: bool) -> None:
+    """``rehash4_in_place`` for the IPv6 set."""
+    n = len(dst6)
+    mask = np.uint64(n - 1)
+    for k in range(n):
+        t = dst6[k, 0]
+        if t == 0:
+            continue
+        s = _owner(t - _ONE, ids, owner)
+        if s < 0:
+            dst6[k, 0] = 0
+        elif renumber:
+            dst6[k, 0] = np.uint64(s + 1)
+    start = 0
+    while dst6[start, 0] != 0:
+        start += 1
+    for j in range(1, n + 1):
+        at = np.uint64(start + j) & mask
+        t = dst6[at, 0]
+        if t == 0:
+            continue
+        s = np.int64(t - _ONE) if renumber else _owner(t - _ONE, ids, owner)
+        hi, lo = dst6[at, 1], dst6[at, 2]
+        i = _dst6_place(np.uint64(slots[s, KEYHASH]), hi, lo) & mask
+        if i == at:
+            continue
+        dst6[at, 0] = 0
+        while dst6[i, 0] != 0:
+            i = (i + _ONE) & mask
+        dst6[i, 0] = t
+        dst6[i, 1] = hi
+        dst6[i, 2] = lo
+
+
+@njit(cache=True)
+def renumber_open(slots: np.ndarray, state: np.ndarray) -> None:
+    """Give every open event its slot as id, once both sets are rebuilt with those ids."""
+    high = state[ST_HIGH]
     for s in range(high):
         if slots[s, TOKEN] != 0:
             slots[s, TOKEN] = s + 1
     state[ST_NEXT_ID] = high
-    state[ST_D4] = live4
-    state[ST_D6] = live6
-    return out4, out6
+
+
+def set_size(live: int, floor: int) -> int:
+    """A rebuilt set's entries: GROWTH times its live ones, a power of two, at least floor."""
+    size = floor
+    while size < GROWTH * (live + 1):
+        size *= 2
+    return size
 
 
 @njit(cache=True)

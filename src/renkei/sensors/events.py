@@ -66,8 +66,8 @@ class Events:
     def __len__(self) -> int:
         return len(self.first)
 
-    def take(self, index: npt.NDArray[np.bool_] | IntP) -> Events:
-        """The events selected by a mask or an index array."""
+    def take(self, index: npt.NDArray[np.bool_] | IntP | slice) -> Events:
+        """The events selected by a mask, an index array or a slice (a slice shares the arrays)."""
         return Events(**{f.name: getattr(self, f.name)[index] for f in dataclasses.fields(self)})
 
     @classmethod

@@ -80,6 +80,13 @@ class OpenEvents:
         return int(self._state[ek.ST_OPEN])
 
     @property
+    def clocks(self) -> npt.NDArray[np.int64]:
+        """Each sensor's clock (ns; a large negative number for a sensor not seen), read-only."""
+        view = self._clock.view()
+        view.flags.writeable = False
+        return view
+
+    @property
     def destinations(self) -> int:
         """Entries in the destination sets (open events' and not yet dropped closed ones')."""
         return int(self._state[ek.ST_D4] + self._state[ek.ST_D6])
@@ -106,10 +113,17 @@ class OpenEvents:
         return self._closed(parts)
 
     def close(self) -> Closed:
-        """Close every open event (the end of the stream)."""
+        """Close every open event (the end of the stream) and give the tables' memory back."""
         parts: list[tuple[np.ndarray, np.ndarray]] = []
         self._sweep(True, parts)
-        return self._closed(parts)
+        closed = self._closed(parts)
+        self._slots = np.zeros((_MIN_SLOTS, ek.NCOL), np.int64)
+        self._free = np.zeros(_MIN_SLOTS, np.int64)
+        self._keys = np.zeros((4 * _MIN_SLOTS, 2), np.uint64)
+        self._dst4 = np.full((_MIN_DSTS, 2), ek.EMPTY4, np.uint64)
+        self._dst6 = np.zeros((_MIN_DSTS, 3), np.uint64)
+        self._state[[ek.ST_HIGH, ek.ST_FREE, ek.ST_D4, ek.ST_D6]] = 0
+        return closed
 
     def _sweep(self, close_all: bool, parts: list[tuple[np.ndarray, np.ndarray]]) -> None:
         at = 0
@@ -147,11 +161,35 @@ class OpenEvents:
             self._free = free
         if 2 * (open_ + 1) > len(self._keys):
             self._keys = ek.rehash_keys(self._slots, high, _power_of_two(4 * (open_ + 1)))
-        if (2 * (state[ek.ST_D4] + 1) > len(self._dst4)
-                or 2 * (state[ek.ST_D6] + 1) > len(self._dst6)
-                or state[ek.ST_NEXT_ID] >= ek.ID_LIMIT):
-            self._dst4, self._dst6 = ek.renumber(self._slots, state, self._dst4, self._dst6,
-                                                 _MIN_DSTS)
+        full4 = 2 * (state[ek.ST_D4] + 1) > len(self._dst4)
+        full6 = 2 * (state[ek.ST_D6] + 1) > len(self._dst6)
+        renumber = bool(state[ek.ST_NEXT_ID] >= ek.ID_LIMIT)
+        if full4 or full6 or renumber:
+            self._rebuild_sets(full4 or renumber, full6 or renumber, renumber)
+
+    def _rebuild_sets(self, four: bool, six: bool, renumber: bool) -> None:
+        """Destination sets without the closed events' entries, each sized for GROWTH
+        times its live ones: only the full one unless ids ran short, in place when the
+        size stays, else one at a time (the old set goes before the next is made)."""
+        ids, owner = ek.open_ids(self._slots, self._state)
+        if four:
+            live4 = ek.live_entries(self._dst4, True, ids, owner)
+            size = ek.set_size(live4, _MIN_DSTS)
+            if size == len(self._dst4):
+                ek.rehash4_in_place(self._slots, self._dst4, ids, owner, renumber)
+            else:
+                self._dst4 = ek.rebuild4(self._slots, self._dst4, ids, owner, size, renumber)
+            self._state[ek.ST_D4] = live4
+        if six:
+            live6 = ek.live_entries(self._dst6, False, ids, owner)
+            size = ek.set_size(live6, _MIN_DSTS)
+            if size == len(self._dst6):
+                ek.rehash6_in_place(self._slots, self._dst6, ids, owner, renumber)
+            else:
+                self._dst6 = ek.rebuild6(self._slots, self._dst6, ids, owner, size, renumber)
+            self._state[ek.ST_D6] = live6
+        if renumber:
+            ek.renumber_open(self._slots, self._state)
 
 
 def _events(rows: npt.NDArray[np.int64]) -> Events:

@@ -9,9 +9,9 @@ buckets before the series began are unknown, and a bucket is only judged with at
 normal noise while ignoring past spikes, and the floor of one source keeps a flat baseline
 (MAD 0) from alarming on every extra source.
 
-Only buckets that could rise (value ≥ ``min_sources``) get a baseline, gathered as a
-(candidates × window) matrix in blocks, so the work follows the active ports, not every
-port of every sensor. Medians come from a row-wise sort (unknown buckets sort last as NaN).
+Only ports that reach ``min_sources`` in some bucket are looked at, and only their buckets
+that could rise get a baseline, gathered as a (candidates × window) matrix in blocks, so
+the work follows the active ports, not every port of every sensor. Medians come from a row-wise sort (unknown buckets sort last as NaN).
 
 A campaign is one port rising at ``min_sensors`` sensors or more: rises of the same
 (protocol, port) closer than ``window_s`` apart are chained, and a chain that spans enough
@@ -30,6 +30,7 @@ from renkei.sensors.events import NS
 from renkei.sensors.findings import Finding, FindingKind, protocol_name
 from renkei.sensors.grouping import group
 from renkei.sensors.model import Proto
+from renkei.sensors.series_counts import SeriesCounts
 
 Floats = npt.NDArray[np.float64]
 MAD_SCALE = 1.4826
@@ -85,42 +86,70 @@ _RISE_SCHEMA = pl.Schema({"bucket": pl.Datetime("ns", "UTC"), "sensor": pl.UInt1
                 "threshold": pl.Float64(), "width": pl.Int32()})
 
 
-def rises(series: pl.DataFrame, *, window: int = 168, min_history: int = 24, k: float = 3.0,
-          min_sources: int = 10) -> pl.DataFrame:
-    """The buckets of ``series`` (see ``series.series``) whose sources rose beyond baseline.
+def _rising_groups(columns: dict[str, np.ndarray], hot: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
+    """The rows of the (sensor, proto, port) groups with at least one ``hot`` row."""
+    key = columns["sensor"].astype(np.uint64) << np.uint64(24)
+    key |= columns["proto"].astype(np.uint64) << np.uint64(16)
+    key |= columns["port"].astype(np.uint64)
+    wanted = np.unique(key[hot])
+    if not len(wanted):
+        return np.zeros(0, np.intp)
+    at = np.minimum(np.searchsorted(wanted, key), len(wanted) - 1)
+    return np.flatnonzero(wanted[at] == key)
+
+
+def rises(series: pl.DataFrame | SeriesCounts, *, window: int = 168, min_history: int = 24,
+          k: float = 3.0, min_sources: int = 10) -> pl.DataFrame:
+    """The buckets of ``series`` (see ``series.series``, or its ``SeriesCounts``) whose
+    sources rose beyond baseline.
 
     ``window`` and ``min_history`` count buckets (168 hourly buckets: a week). Columns:
     bucket, sensor, proto, port, sources (research scanners left out), research_sources,
     packets, baseline (median), mad, threshold, width.
     """
-    if series.is_empty():
+    if isinstance(series, SeriesCounts):
+        if not series.height:
+            return pl.DataFrame(schema=_RISE_SCHEMA)
+        width = series.width_s
+        all_ns = series.starts_ns()
+        every = {name: series.column(name) for name in (*_GROUP, "sources", "research_sources")}
+    else:
+        if series.is_empty():
+            return pl.DataFrame(schema=_RISE_SCHEMA)
+        widths = series["width"].unique()
+        if len(widths) != 1:
+            raise ValueError("rises are judged on one bucket width at a time")
+        width = int(widths[0])
+        all_ns = series["bucket"].dt.epoch("ns").to_numpy()
+        every = {name: series[name].to_numpy()
+                 for name in (*_GROUP, "sources", "research_sources")}
+    every_value = every["sources"].astype(np.int64) - every["research_sources"].astype(np.int64)
+    # only a port that reaches min_sources somewhere can rise: the others (most of a
+    # darknet's ports, hit by one or two sources) are left out before anything is sorted
+    rows = _rising_groups(every, every_value >= min_sources)
+    if not len(rows):
         return pl.DataFrame(schema=_RISE_SCHEMA)
-    widths = series["width"].unique()
-    if len(widths) != 1:
-        raise ValueError("rises are judged on one bucket width at a time")
-    width = int(widths[0])
+    table = series.frame(rows) if isinstance(series, SeriesCounts) else series[rows]
     # ordered by (sensor, proto, port, bucket) with the packed radix sort: polars' sort of
     # the four columns took most of the time on a large series
-    ns = series["bucket"].dt.epoch("ns").to_numpy()
-    every_t = (ns - ns.min()) // (width * NS)
-    columns = {name: series[name].to_numpy() for name in _GROUP}
-    order = group({**columns, "t": every_t}, series.height).order
+    every_t = (all_ns[rows] - all_ns.min()) // (width * NS)
+    columns = {name: every[name][rows] for name in _GROUP}
+    order = group({**columns, "t": every_t}, len(rows)).order
     t = every_t[order].astype(np.int64)
-    change = np.zeros(series.height, dtype=bool)
+    change = np.zeros(len(rows), dtype=bool)
     change[0] = True
     for name in _GROUP:
         key = columns[name][order]
         change[1:] |= key[1:] != key[:-1]
     groups = np.cumsum(change, dtype=np.int64) - 1
-    value = (series["sources"].to_numpy().astype(np.int64)
-             - series["research_sources"].to_numpy().astype(np.int64))[order].astype(np.float64)
+    value = every_value[rows][order].astype(np.float64)
     candidates = np.flatnonzero((value >= min_sources) & (np.minimum(t, window) >= min_history))
     if not len(candidates):
         return pl.DataFrame(schema=_RISE_SCHEMA)
     median, mad = _baselines(groups, t, value, candidates, window)
     threshold = median + k * np.maximum(MAD_SCALE * mad, 1.0)
     risen = value[candidates] > threshold
-    found: pl.DataFrame = series[order[candidates[risen]]]
+    found: pl.DataFrame = table[order[candidates[risen]]]
     return (found
             .with_columns(
                 (pl.col("sources").cast(pl.Int64) - pl.col("research_sources").cast(pl.Int64))

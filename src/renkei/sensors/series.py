@@ -4,11 +4,11 @@ Counts must add up across chunks (a day arrives as 24 hourly files, a month as d
 unique sources do not add: a source seen in two chunks is one source. So the accumulator
 keeps one row per (bucket, sensor, protocol, port, source) with its packets, merges those
 rows exactly (``grouping.group``, the same packed radix sort as the events) and counts
-sources only when a table is asked for. Memory grows with distinct (bucket, key, source)
-tuples, not packets; at a national darknet's scale (millions of sources a day) that is
-affordable, and exactness matters for the rises judged on these counts, so no
-HyperLogLog sketch. ``finish_before`` hands over complete buckets and forgets them, which
-bounds memory in a long run.
+sources only once a bucket is complete: ``complete`` reduces the buckets each sensor has
+left behind to counts (``series_counts``, about 25 bytes per (bucket, sensor, protocol,
+port)), so per-source rows are held only for open buckets. Exactness matters for the
+rises judged on these counts, so no HyperLogLog sketch. ``finish_before`` hands over
+complete buckets and forgets them.
 
 The series counts probes by default (what scanners aim at, keyed by destination port);
 pass ``classes=BACKSCATTER`` for a backscatter series keyed by the victims' service port.
@@ -32,6 +32,7 @@ from renkei.sensors.events import NS, U8
 from renkei.sensors.findings import PROBES, PacketClass, SensorSizes
 from renkei.sensors.grouping import group
 from renkei.sensors.research import ResearchScanners
+from renkei.sensors.series_counts import Counts, SeriesCounts, combine, reduce_pairs
 
 BUCKETS = {"5m": 300, "1h": 3600, "1d": 86_400}
 KEY = ["bucket", "sensor", "proto", "port"]
@@ -41,6 +42,7 @@ _DTYPES = {"bucket": np.int64, "sensor": np.uint16, "proto": np.uint8, "port": n
 _FIELDS = ("ts", "sensor", "src_hi", "src_lo", "count", "proto", "tcp_flags", "icmp_type", "frag",
            "inner_proto", "dport", "sport", "inner_dport")
 COMPACT_ROWS = 4_000_000
+_NO_BUCKET = -(1 << 62)
 Pairs = dict[str, np.ndarray]
 
 
@@ -137,7 +139,12 @@ def _empty() -> Pairs:
 
 @dataclass
 class SeriesAccumulator:
-    """Adds chunks of packets; ``table()`` gives the series so far."""
+    """Adds chunks of packets; ``table()`` gives the series so far.
+
+    ``complete`` reduces the buckets each sensor has finished to counts (``series_counts``),
+    so that per-source rows are kept only for buckets still open: memory then follows the
+    open buckets and the counts, never the run's distinct sources.
+    """
 
     bucket: str | int = "1h"
     sizes: SensorSizes | None = None
@@ -147,10 +154,17 @@ class SeriesAccumulator:
     _pairs: list[Pairs] = field(default_factory=list)
     _rows: int = 0
     _unmerged: bool = False     # a part came from add_counts (not merged on the way in)
+    _done: list[Counts] = field(default_factory=list)   # counts of completed buckets
+    _limits: np.ndarray | None = None   # per sensor: buckets below this were completed
 
     @property
     def width_s(self) -> int:
         return bucket_seconds(self.bucket)
+
+    @property
+    def pending_rows(self) -> int:
+        """Per-source rows held for buckets not yet completed."""
+        return self._rows
 
     def add(self, packets: Packets, classes: U8 | None = None) -> None:
         """Count one chunk (``classes`` is its ``classify``, computed when not given)."""
@@ -183,11 +197,49 @@ class SeriesAccumulator:
                           for name, dtype in _DTYPES.items()}, merged=False)
 
     def merge(self, other: SeriesAccumulator) -> None:
-        """Take in another accumulator's counts (same bucket width and offset)."""
+        """Take in another accumulator's counts (same bucket width and offset).
+
+        Exact while at most one of them has completed a given (bucket, sensor): completed
+        buckets are counts, and a key completed on both sides has its sources summed."""
         if (other.width_s, other.offset_s) != (self.width_s, self.offset_s):
             raise ValueError("series with different buckets cannot be merged")
         for part in other._pairs:
             self._append(part, merged=not other._unmerged)
+        self._done.extend(other._done)
+
+    def complete(self, moments_ns: np.ndarray) -> None:
+        """Reduce to counts the buckets of each sensor that end at or before its moment
+        (``moments_ns[sensor]``, ns since the epoch, one entry per possible sensor).
+
+        The pipeline passes each sensor's clock less the idle timeout: an open event holds
+        at most its current bucket, so every row of an earlier one has been handed over.
+        Rows that come for a bucket after it was passed (a sensor's files out of time
+        order) stay per source until the end, so they are still counted exactly, unless
+        their key had rows before it was passed: those two counts are summed.
+        """
+        if not self._rows:
+            return
+        limits = (np.asarray(moments_ns, np.int64) + self.offset_s * NS) // (self.width_s * NS)
+        before = self._limits if self._limits is not None else np.full_like(limits, _NO_BUCKET)
+        limits = np.maximum(before, limits)
+        self._limits = limits
+        done: list[Pairs] = []
+        kept: list[Pairs] = []
+        for part in self._pairs:
+            sensor = part["sensor"].astype(np.intp)
+            bucket = part["bucket"]
+            finished = (bucket < limits[sensor]) & (bucket >= before[sensor])
+            if finished.all():
+                done.append(part)
+            elif finished.any():
+                done.append({name: column[finished] for name, column in part.items()})
+                kept.append({name: column[~finished] for name, column in part.items()})
+            else:
+                kept.append(part)
+        if done:
+            self._pairs = kept
+            self._rows = sum(len(part["packets"]) for part in kept)
+            self._done.append(reduce_pairs(_merge_parts(done), self.research))
 
     def _append(self, part: Pairs, merged: bool = True) -> None:
         self._pairs.append(part)
@@ -205,9 +257,17 @@ class SeriesAccumulator:
             self._pairs, self._rows = [merged], len(merged["packets"])
         return self._pairs[0]
 
+    def counts(self) -> SeriesCounts:
+        """The series so far as compact counts; adding more afterwards stays exact."""
+        if len(self._done) > 1:
+            self._done = [combine(self._done)]
+        pending = reduce_pairs(self._compact(), self.research)
+        return SeriesCounts(combine([*self._done, pending]), self.width_s, self.offset_s,
+                            self.sizes)
+
     def table(self) -> pl.DataFrame:
         """One row per (bucket, sensor, proto, port), sorted; see ``series`` for columns."""
-        return self._table(self._compact())
+        return self.counts().frame()
 
     def finish_before(self, moment_ns: int) -> pl.DataFrame:
         """The rows of buckets that start before ``moment_ns``, forgotten afterwards."""
@@ -215,52 +275,18 @@ class SeriesAccumulator:
         done = self._starts(pairs["bucket"]) < moment_ns
         self._pairs = [{name: column[~done] for name, column in pairs.items()}]
         self._rows = len(self._pairs[0]["packets"])
-        return self._table({name: column[done] for name, column in pairs.items()})
+        handed = [reduce_pairs({name: column[done] for name, column in pairs.items()},
+                               self.research)]
+        kept: list[Counts] = []
+        for chunk in self._done:
+            early = self._starts(chunk["bucket"]) < moment_ns
+            handed.append({name: column[early] for name, column in chunk.items()})
+            kept.append({name: column[~early] for name, column in chunk.items()})
+        self._done = kept
+        return SeriesCounts(combine(handed), self.width_s, self.offset_s, self.sizes).frame()
 
     def _starts(self, bucket: np.ndarray) -> np.ndarray:
         return bucket * (self.width_s * NS) - self.offset_s * NS
-
-    def _table(self, pairs: Pairs) -> pl.DataFrame:
-        rows = len(pairs["packets"])
-        new = np.zeros(rows, dtype=bool)
-        new[:1] = True
-        for name in KEY:
-            new[1:] |= pairs[name][1:] != pairs[name][:-1]
-        starts = np.flatnonzero(new)
-        packets = pairs["packets"]
-        research = np.zeros(rows, dtype=bool)
-        if self.research is not None and rows:
-            research = self.research.lookup(pairs["src_hi"], pairs["src_lo"]) >= 0
-        empty = not rows
-        table = pl.DataFrame({
-            "bucket": self._starts(pairs["bucket"][starts]),
-            **{name: pairs[name][starts] for name in KEY[1:]},
-            "packets": np.zeros(0, np.uint64) if empty else np.add.reduceat(packets, starts),
-            "sources": np.diff(starts, append=rows).astype(np.uint64),
-            "research_packets": np.zeros(0, np.uint64) if empty else np.add.reduceat(
-                np.where(research, packets, 0).astype(np.uint64), starts),
-            "research_sources": np.zeros(0, np.uint64) if empty else np.add.reduceat(
-                research.astype(np.uint64), starts),
-        })
-        return table.with_columns(
-            pl.from_epoch("bucket", time_unit="ns").dt.replace_time_zone("UTC"),
-            per_address=pl.Series(_per_address(table, self.sizes)).fill_nan(None),
-            width=pl.lit(self.width_s, dtype=pl.Int32),
-        )
-
-
-def _per_address(rows: pl.DataFrame, sizes: SensorSizes | None) -> np.ndarray:
-    """Packets per monitored address; NaN where the sensor's size is unknown."""
-    packets = rows["packets"].to_numpy().astype(np.float64)
-    per = np.full(rows.height, np.nan)
-    if sizes is not None and rows.height:
-        table = np.asarray(sizes, dtype=np.float64)
-        sensor = rows["sensor"].to_numpy().astype(np.intp)
-        known = sensor < len(table)
-        with np.errstate(divide="ignore", invalid="ignore"):    # size 0: unknown
-            per[known] = packets[known] / table[sensor[known]]
-        per[~np.isfinite(per) | (per < 0)] = np.nan
-    return per
 
 
 def series(packets: Packets, bucket: str | int = "1h", sizes: SensorSizes | None = None, *,

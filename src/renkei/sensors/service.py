@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +49,7 @@ MAX_QUERY_ROWS = 100_000
 KEPT_PROBLEMS = 1_000
 ASN_PATTERN = re.compile(r"AS(\d{1,10})", re.IGNORECASE)
 HASH_CHUNK = 1 << 20
+INSERT_ROWS = 5_000
 
 
 class SensorsError(UserError):
@@ -310,11 +311,9 @@ def ingest(session: Session, clock: Clock, captures: Sequence[SensorCapture], *,
                 result.problems.append(Problem(problem.path, problem.reason, problem.offset,
                                                problem.record))
         result.packets = int(analysis.packets)
-        result.series_rows = _keep_series(session, run.id, analysis.series, ids)
-        rows = [_finding_row(run.id, f, ids) for f in analysis.findings]
-        if rows:
-            session.execute(insert(FindingRow), rows)
-        result.findings = len(rows)
+        result.series_rows = _keep_series(session, run.id, analysis.counts.frames(INSERT_ROWS),
+                                          ids)
+        result.findings = _keep_findings(session, run.id, analysis.findings, ids)
     if result.problems:
         session.execute(insert(IngestProblem), [
             {"run_id": run.id, "path": p.path[:2000], "offset": p.offset, "record": p.record,
@@ -338,21 +337,41 @@ def _bucket_seconds(bucket: str) -> int:
                            bucket=repr(bucket[:20])) from None
 
 
-def _keep_series(session: Session, run_id: int, series: Any, ids: Sequence[int]) -> int:
-    if series is None or series.is_empty():
-        return 0
+def _keep_series(session: Session, run_id: int, frames: Iterable[Any], ids: Sequence[int]) -> int:
+    """Insert the series, slice by slice (a run's series can be millions of rows)."""
     columns = ["bucket", "width", "sensor", "proto", "port", "packets", "sources",
                "research_packets", "research_sources"]
-    rows = [{"bucket": bucket, "width": int(width), "sensor_id": ids[int(sensor)],
-             "proto": int(proto), "port": int(port), "run_id": run_id, "packets": int(packets),
-             "sources": int(sources), "research_packets": int(research_packets),
-             "research_sources": int(research_sources)}
-            for bucket, width, sensor, proto, port, packets, sources, research_packets,
-            research_sources in series.select(columns).iter_rows()
-            if int(sensor) < len(ids)]
-    for start in range(0, len(rows), 5_000):
-        session.execute(insert(SeriesRow), rows[start:start + 5_000])
-    return len(rows)
+    kept = 0
+    for frame in frames:
+        rows = [{"bucket": bucket, "width": int(width), "sensor_id": ids[int(sensor)],
+                 "proto": int(proto), "port": int(port), "run_id": run_id,
+                 "packets": int(packets), "sources": int(sources),
+                 "research_packets": int(research_packets),
+                 "research_sources": int(research_sources)}
+                for bucket, width, sensor, proto, port, packets, sources, research_packets,
+                research_sources in frame.select(columns).iter_rows()
+                if int(sensor) < len(ids)]
+        for start in range(0, len(rows), INSERT_ROWS):
+            session.execute(insert(SeriesRow), rows[start:start + INSERT_ROWS])
+        kept += len(rows)
+    return kept
+
+
+def _keep_findings(session: Session, run_id: int, findings: Iterable[Finding],
+                   ids: Sequence[int]) -> int:
+    """Insert the findings in batches, made as they are read (see ``LazyFindings``)."""
+    kept = 0
+    batch: list[dict[str, Any]] = []
+    for finding in findings:
+        batch.append(_finding_row(run_id, finding, ids))
+        if len(batch) == INSERT_ROWS:
+            session.execute(insert(FindingRow), batch)
+            kept += len(batch)
+            batch = []
+    if batch:
+        session.execute(insert(FindingRow), batch)
+        kept += len(batch)
+    return kept
 
 
 # --- queries -------------------------------------------------------------------------------
