@@ -20,6 +20,12 @@ from renkei.core.i18n import gettext_noop
 
 #: one line per domain: "renkei.<domain>.pages"
 PAGE_MODULES: list[str] = [
+    "renkei.vulns.pages",
+    "renkei.plan.pages",
+    "renkei.logs.pages",
+    "renkei.sensors.pages",
+    "renkei.sharing.pages",
+    "renkei.incidents.pages",
 ]
 
 NAV = (
