@@ -10,28 +10,22 @@ Skipped, like tests/console/test_browser.py, where Chromium or Playwright is mis
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
+from sqlalchemy.orm import Session
 
-from renkei.app import create_app
-from renkei.console import totp
 from renkei.core import members, orgs
-from renkei.core.config import load_config
-from renkei.core.db import Database
 from renkei.core.models import Role
-from renkei.core.time import SystemClock
+from renkei.core.time import Clock
+from tests.console.browser import chromium, served, sign_in, watch_csp, with_second_factor
 from tests.console.conftest import PASSWORD
-from tests.console.test_browser import _watch_csp, chromium, free_port
 
 pytestmark = pytest.mark.browser
-__all__ = ["chromium"]  # the fixture, shared with test_browser.py
+__all__ = ["chromium"]
 
 SUBMITTER = "submitter@bank.example"
 ANALYST = "analyst@hub.example"
@@ -46,15 +40,11 @@ class Hub:
 
 @pytest.fixture
 def hub(tmp_path: Path, empty_database_url: str) -> Iterator[Hub]:
-    """The real app under uvicorn on a fresh database: a hub with an analyst, and two
-    members of the finance community, each with a user who has a second factor."""
-    clock = SystemClock()
-    app = create_app(load_config({"RENKEI_HOME": str(tmp_path),
-                                  "RENKEI_DATABASE_URL": empty_database_url}),
-                     clock=clock, validation_workers=1)
-    db: Database = app.state.renkei.db
-    secrets = {}
-    with db.session() as session:
+    """A hub with an analyst, and two members of the finance community, each with a user
+    who has a second factor."""
+    secrets: dict[str, str] = {}
+
+    def seed(session: Session, clock: Clock) -> None:
         the_hub = orgs.add(session, clock, "hub", hub=True)
         bank = orgs.add(session, clock, "bank", communities=["finance"])
         insurer = orgs.add(session, clock, "insurer", communities=["finance"])
@@ -63,35 +53,19 @@ def hub(tmp_path: Path, empty_database_url: str) -> Iterator[Hub]:
                                  (insurer, READER, Role.MEMBER_READER)):
             user = members.add_user(session, clock, organisation=org, email=email, role=role,
                                     password=PASSWORD)
-            user.totp_secret, user.totp_enabled_at = totp.new_secret(), clock.now()
-            secrets[email] = user.totp_secret
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield Hub(f"http://127.0.0.1:{port}", secrets)
-    server.should_exit = True
-    thread.join(timeout=10)
+            secrets[email] = with_second_factor(user, clock)
+
+    with served(tmp_path, empty_database_url, seed) as url:
+        yield Hub(url, secrets)
 
 
 def signed_in(browser: Any, hub: Hub, email: str) -> tuple[Any, list[str]]:
     """A page of a browser context of its own (its own cookies), signed in as ``email``."""
     page = browser.new_context().new_page()
     page.set_default_timeout(10_000)
-    blocked = _watch_csp(page)
+    blocked = watch_csp(page)
     page.goto(f"{hub.url}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/login/totp*")
-    page.fill("input[name=code]", totp.code_at(hub.secrets[email], SystemClock().now()))
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{hub.url}/")
+    sign_in(page, email, hub.secrets[email], landing=f"{hub.url}/")
     return page, blocked
 
 
