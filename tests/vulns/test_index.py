@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -105,6 +106,37 @@ def test_the_resident_index_finds_what_the_one_shot_match_finds(
     }  # the withdrawn flask record finds nothing; django 5.0 is fixed
     assert len(index.facts) == 6
 
+
+
+# The same component twice at two places, a purl the shortcut reads and one it leaves to
+# packageurl (qualifiers), an unknown version, a CPE without one, and a JVN record of two
+# CVEs: every path from hits to findings (one hit, merged hits, several vulnerabilities).
+AWKWARD = (b"pkg:pypi/Django@4.2.1\n"
+           b"pkg:pypi/django@4.2.1?repository_url=https://mirror.example/simple\n"
+           b"pkg:pypi/django\n"
+           b"pkg:npm/lodash@4.17.4\n"
+           b"cpe:2.3:a:apache:http_server:*:*:*:*:*:*:*:*\n"
+           b"cpe:2.3:a:example:viewer:1.1:*:*:*:*:*:*:*\n")
+
+
+def test_every_finding_path_agrees_between_the_index_and_the_one_shot_match(
+        db_session: Session, clock: FixedClock) -> None:
+    import_records(db_session, clock, corpus())
+    components = parse_inventory(AWKWARD, "inventory.txt").components
+    components.append(replace(components[-1], location="another.txt:9"))
+    one_shot = _json(service.match_components(db_session, components))
+    index = ResidentIndex.build(db_session)
+    try:
+        assert _json(index.findings(components)) == one_shot
+        assert _json(index.findings(components)) == one_shot  # nothing kept from the first
+        hits = index.matcher.match(components)  # Hit objects: the same findings
+        assert _json(service.assemble(hits, index.facts, index.notes)) == one_shot
+    finally:
+        gc.unfreeze()
+    merged = [f for f in one_shot if f["vulnerability"] == "CVE-2026-0001"]
+    assert {str(f["sources"]) for f in merged} == {"['osv:PYSEC-2026-1', 'nvd:CVE-2026-0001']"}
+    assert len([f for f in one_shot if str(f["component"]).startswith("cpe:2.3:a:example")]) == 4
+    assert any(not f["certain"] for f in one_shot)  # the versionless purl and the ANY CPE
 
 def test_the_index_is_used_only_while_it_reflects_the_store(empty_database_url: str) -> None:
     clock = FixedClock(T0)

@@ -14,6 +14,7 @@ from renkei.vulns.match import (
     product_matches,
     purl_package,
 )
+from renkei.vulns.match import _parse_purl as full_purl_parse
 from renkei.vulns.model import (
     Advisory,
     AffectedPackage,
@@ -71,6 +72,28 @@ def test_purl_to_osv_names() -> None:
     assert purl_package("pkg:deb/debian/openssl@1?distro=debian-12").release == "12"  # type: ignore[union-attr]
     assert purl_package("pkg:unknowntype/x@1") is None
     assert purl_package("not a purl") is None
+
+
+_PURL_TYPES = st.sampled_from(["pypi", "PyPI", "npm", "maven", "golang", "deb", "apk",
+                                "cargo", "gem", "generic", "oci", "1bad", "ty pe", ""])
+_PLAIN = st.from_regex(r"[A-Za-z0-9._-]{1,10}", fullmatch=True)
+_JUNK = st.text(alphabet="aZ09._-~+!@%:/ ?#=&Ü", max_size=10)
+_NAMESPACE = st.one_of(st.none(), st.sampled_from(["debian", "ubuntu", "alpine", "@scope"]),
+                       _PLAIN, _JUNK)
+_VERSION = st.one_of(st.from_regex(r"[0-9a-z.+~!_-]{1,12}", fullmatch=True), st.none(),
+                     st.text(alphabet="09a.~+-@:%/ ?#=", max_size=10))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(kind=_PURL_TYPES, namespace=_NAMESPACE, name=st.one_of(_PLAIN, _PLAIN, _JUNK),
+       version=_VERSION, tail=st.sampled_from(["", "", "", "", "?distro=bookworm", "#sub", "/"]))
+def test_the_purl_fast_path_reads_as_packageurl_does(
+        kind: str, namespace: str | None, name: str, version: str | None, tail: str) -> None:
+    """The package-plus-version shortcut gives what packageurl's full parse gives, for
+    well-formed purls and junk alike."""
+    purl = f"pkg:{kind}/" + (f"{namespace}/" if namespace is not None else "") + name
+    purl += (f"@{version}" if version is not None else "") + tail
+    assert purl_package(purl) == full_purl_parse.__wrapped__(purl)
 
 
 def test_name_normalisation() -> None:

@@ -11,6 +11,8 @@ in the background, so an answer is never staler than the store.
 
 from __future__ import annotations
 
+import gc
+import itertools
 import logging
 import threading
 import time
@@ -26,7 +28,7 @@ from renkei.core.memory import keep_long_lived, paused_gc
 from renkei.vulns.ingest import load_advisory
 from renkei.vulns.match import Matcher
 from renkei.vulns.model import Advisory, Component
-from renkei.vulns.service import Annotations, Finding, RecordFacts, assemble
+from renkei.vulns.service import Annotations, Finding, RecordFacts, assemble_rows
 from renkei.vulns.store import (
     EpssRow,
     FeedImport,
@@ -41,6 +43,8 @@ log = logging.getLogger(__name__)
 
 #: Records decoded per query while building: bounds the memory of one fetch.
 BUILD_CHUNK = 5_000
+THAW_EVERY = 200  # matches between full collections of what their freezes kept (~1 s each)
+_MATCHES = itertools.count(1)
 
 
 def store_version(session: Session) -> tuple[int, int]:
@@ -82,6 +86,7 @@ class ResidentIndex:
             aliases[key].add(alias)
         kev = set(session.scalars(select(KevEntryRow.cve)))
         epss: dict[str, float] = dict(session.execute(select(EpssRow.cve, EpssRow.epss)).all())
+        notes = Annotations(dict(aliases), kev, epss)
         facts: dict[str, RecordFacts] = {}
 
         def advisories() -> Iterator[Advisory]:
@@ -91,18 +96,33 @@ class ResidentIndex:
             for row_id, data in rows:
                 advisory = load_advisory(data)
                 facts[f"{advisory.source.value}:{advisory.id}"] = RecordFacts.of(
-                    advisory, links.get(row_id, [advisory.id]))
+                    advisory, links.get(row_id, [advisory.id]), notes)
                 yield advisory
 
         with paused_gc():
+            notes.summarise_all()  # once here, not a few thousand in each match
             matcher = Matcher(advisories())
-        return cls(version, matcher, facts, Annotations(dict(aliases), kev, epss),
-                   time.perf_counter() - started)
+        return cls(version, matcher, facts, notes, time.perf_counter() - started)
 
     def findings(self, components: Sequence[Component]) -> list[Finding]:
-        """The same findings as ``service.match_components`` on the store it was built from."""
-        with paused_gc():
-            return assemble(self.matcher.match(components), self.facts, self.notes)
+        """The same findings as ``service.match_components`` on the store it was built from.
+
+        Tens of thousands of findings, each with its lists, are made with the collector
+        paused; once it is back, its next young and middle collections would each walk
+        them all — on a busy host a third of a second apiece, as much as the match. They
+        hold no cycles and reference counting frees them, so they are frozen instead: the
+        collector skips them. What else was young at that moment is frozen with them; a
+        cycle among that (another thread's garbage) waits for the next index build, or for
+        every ``THAW_EVERY``-th match, which thaws and collects everything once
+        (``keep_long_lived``), so such garbage stays bounded in a long-running server."""
+        with paused_gc():  # the hits are dropped before the collector is back
+            found = assemble_rows(components, self.matcher.match_rows(components), self.facts,
+                                  self.notes)
+            if next(_MATCHES) % THAW_EVERY == 0:
+                keep_long_lived()
+            else:
+                gc.freeze()
+        return found
 
 
 class IndexHolder:

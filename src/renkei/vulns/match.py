@@ -67,6 +67,7 @@ from renkei.vulns.versions import ecosystem_base, ecosystem_scheme, generic_key,
 __all__ = [
     "Matcher",
     "PackageId",
+    "Row",
     "advisory_hits",
     "affected_by_package",
     "configuration_matches",
@@ -77,6 +78,7 @@ __all__ = [
 ]
 
 Tri = bool | None  # True: affected; None: flagged for a person; False: not affected
+Row = tuple[int, bool, str]  # a hit: (component index, certain, why)
 
 # ---------------------------------------------------------------------------------------
 # package identity
@@ -175,12 +177,32 @@ def _split_ecosystem(ecosystem: str) -> tuple[str, str | None]:
     return canonical, _release(canonical.lower(), rest)
 
 
-@lru_cache(maxsize=1 << 16)
+# A purl packageurl reads as it stands: no qualifiers, subpath, percent-escapes, colons or
+# empty segments, and a plain version after the last "@".
+_PLAIN_PURL = re.compile(r"(pkg:[A-Za-z][A-Za-z0-9._-]*(?:/@?[A-Za-z0-9._+~!-]+)+)@([A-Za-z0-9._+~!-]+)")
+
+
 def purl_package(purl: str) -> PackageId | None:
     """The OSV ecosystem, name, release and version a purl names (``None``: no OSV
     ecosystem, or not a purl). ``pkg:maven/org.apache/foo`` → ``org.apache:foo``,
     ``pkg:npm/%40scope/pkg`` → ``@scope/pkg``, ``pkg:golang/github.com/x/y`` →
-    ``github.com/x/y``; ``distro=debian-12``/``bookworm`` gives the release."""
+    ``github.com/x/y``; ``distro=debian-12``/``bookworm`` gives the release.
+
+    An inventory names each package at its own version, and packageurl takes ~100 µs a
+    parse: a plain purl is read as its package (parsed once, cached) plus its version —
+    the same answer, which a property test checks against the full parse."""
+    plain = _PLAIN_PURL.fullmatch(purl)
+    if plain is None:
+        return _parse_purl(purl)
+    package = _parse_purl(plain[1])
+    if package is None or package.version is not None:
+        return _parse_purl(purl)  # junk, or an "@" inside the name: the full parse decides
+    return PackageId(package.ecosystem, package.name, package.release, plain[2])
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse_purl(purl: str) -> PackageId | None:
+    """``purl_package`` by packageurl's own parse."""
     try:
         p = PackageURL.from_string(purl)
     except Exception:  # packageurl raises ValueError and others on junk
@@ -583,7 +605,7 @@ class _Inventory:
     by_product: dict[tuple[str, str], list[_CpeComponent]] = field(default_factory=dict)
     all: list[_CpeComponent] = field(default_factory=list)
     # id(criteria) -> (truth, [(component index, certain, why)], note)
-    memo: dict[int, tuple[Tri, list[tuple[int, bool, str]], str]] = field(default_factory=dict)
+    memo: dict[int, tuple[Tri, list[Row], str]] = field(default_factory=dict)
     # (vendor, product) whose indexed criteria were all run by a _ProductIndex: an indexed
     # criteria of such a product missing from the memo matched nothing
     indexed: set[tuple[str, str]] = field(default_factory=set)
@@ -605,7 +627,7 @@ class _Inventory:
                 inv.by_product.setdefault((str(vendor), str(product)), []).append(entry)
         return inv
 
-    def evaluate(self, t: _CpeTest) -> tuple[Tri, list[tuple[int, bool, str]], str]:
+    def evaluate(self, t: _CpeTest) -> tuple[Tri, list[Row], str]:
         """The criteria's truth over the inventory, the components it matched, and (for an
         unknown platform) the note saying so. Memoised: NVD repeats platforms a lot."""
         found = self.memo.get(id(t))
@@ -614,7 +636,7 @@ class _Inventory:
         if t.indexed and t.key in self.indexed:
             return _NOTHING
         candidates = self.by_product.get(t.key, []) if t.key is not None else self.all
-        matched: list[tuple[int, bool, str]] = []
+        matched: list[Row] = []
         best: Tri = False
         for c in candidates:
             tri, why = t.test(c.name, c.version)
@@ -633,7 +655,7 @@ class _Inventory:
         return result
 
 
-_NOTHING: tuple[Tri, list[tuple[int, bool, str]], str] = (False, [], "")
+_NOTHING: tuple[Tri, list[Row], str] = (False, [], "")
 
 
 @dataclass(slots=True)
@@ -674,7 +696,7 @@ class _ProductIndex:
     def run(self, comps: list[_CpeComponent], inv: _Inventory) -> list[_CpeTest]:
         """Every criteria here against every component of the product, into the memo;
         returns the criteria that matched something."""
-        found: dict[int, tuple[_CpeTest, list[tuple[int, bool, str]]]] = {}
+        found: dict[int, tuple[_CpeTest, list[Row]]] = {}
 
         def hit(t: _CpeTest, index: int, tri: Tri, why: str) -> None:
             entry = found.get(id(t))
@@ -765,12 +787,12 @@ class _Config:
                     for op, neg, tests in self.nodes)
         )
 
-    def hits(self, inv: _Inventory) -> list[tuple[int, bool, str]]:
+    def hits(self, inv: _Inventory) -> list[Row]:
         """(component index, certain, why) for components matched by a vulnerable
         criteria when the configuration holds or cannot be decided."""
         if self.simple:
             # an OR of vulnerable criteria holds exactly when one matched for certain
-            out: list[tuple[int, bool, str]] = []
+            out: list[Row] = []
             memo, indexed = inv.memo, inv.indexed
             for t in self.tests:
                 found = memo.get(id(t))
@@ -782,7 +804,7 @@ class _Config:
             return out
         notes: list[str] = []
         node_values: list[Tri] = []
-        candidates: list[tuple[int, bool, str]] = []
+        candidates: list[Row] = []
         for op, neg, tests in self.nodes:
             values: list[Tri] = []
             for t in tests:
@@ -891,10 +913,11 @@ def configuration_matches(
     then uncertain). Platforms are looked for in the same inventory."""
     inv = _Inventory.of(components)
     compiled = _compile_config(advisory, config, {})
-    hits: dict[int, Hit] = {}
-    for index, certain, why in compiled.hits(inv):
-        _keep(hits, index, Hit(components[index], advisory, why, certain))
-    return list(hits.values())
+    rows: dict[int, Row] = {}
+    for row in compiled.hits(inv):
+        _keep(rows, row[0], row)
+    return [Hit(components[index], advisory, why, certain)
+            for index, certain, why in rows.values()]
 
 
 def product_matches(pv: ProductVersions, component: Component, advisory: str = "") -> Hit | None:
@@ -937,11 +960,11 @@ def _compile_config(advisory: str, config: CpeConfiguration, cache: dict[CpeMatc
     return _Config(advisory, config.operator, config.negate, nodes)
 
 
-def _keep(hits: dict[Any, Hit], key: Any, hit: Hit) -> None:
+def _keep(hits: dict[Any, Row], key: Any, row: Row) -> None:
     """One hit per (component, record): a certain one wins over a flagged one."""
     old = hits.get(key)
-    if old is None or (hit.certain and not old.certain):
-        hits[key] = hit
+    if old is None or (row[1] and not old[1]):
+        hits[key] = row
 
 
 class Matcher:
@@ -1007,11 +1030,20 @@ class Matcher:
 
         The cyclic garbage collector is paused for the call: matching allocates no cycles,
         and a full collection walking a quarter-million compiled records costs seconds."""
+        comps = list(components)
         with paused_gc():
-            return self._match(list(components))
+            return [Hit(comps[index], advisory, why, certain)
+                    for (index, advisory), (_i, certain, why) in self._match(comps).items()]
 
-    def _match(self, comps: list[Component]) -> list[Hit]:
-        hits: dict[tuple[int, str], Hit] = {}
+    def match_rows(self, components: Sequence[Component]) -> dict[tuple[int, str], Row]:
+        """``match`` as rows, (component index, record key) → (component index, certain,
+        why), in the same order: tens of thousands of hits without an object each."""
+        with paused_gc():
+            return self._match(components)
+
+    def _match(self, comps: Sequence[Component]) -> dict[tuple[int, str], Row]:
+        hits: dict[tuple[int, str], Row] = {}
+        old: Row | None
         # packages
         for i, c in enumerate(comps):
             pid = package_id(c)
@@ -1020,7 +1052,7 @@ class Matcher:
             for p in self.packages.get(pid.key, ()):
                 tri, why = p.evaluate(pid)
                 if tri is not False:
-                    _keep(hits, (i, p.advisory), Hit(c, p.advisory, why, tri is True))
+                    _keep(hits, (i, p.advisory), (i, tri is True, why))
         inv = _Inventory.of(comps)
         # CPE configurations: only those where a vulnerable criteria matched a component
         # are evaluated, once each (criteria results are memoised in the inventory)
@@ -1035,24 +1067,25 @@ class Matcher:
                 if t.simple_records:
                     matched = inv.memo[id(t)][1]
                     for advisory in t.simple_records:
-                        for index, certain, why in matched:
-                            _keep(hits, (index, advisory), Hit(comps[index], advisory, why,
-                                                               certain))
+                        for row in matched:  # _keep inline: the hottest loop of a match
+                            pair = (row[0], advisory)
+                            old = hits.get(pair)
+                            if old is None or (row[1] and not old[1]):
+                                hits[pair] = row
             inv.indexed.add(key)
         if inv.all:
             for cc in self.wild_configs:
                 todo[id(cc)] = cc
         for cc in todo.values():
-            for index, certain, why in cc.hits(inv):
-                _keep(hits, (index, cc.advisory), Hit(comps[index], cc.advisory, why, certain))
+            for row in cc.hits(inv):
+                _keep(hits, (row[0], cc.advisory), row)
         # JVN products
         for entry in inv.all:
-            c = comps[entry.index]
             vendor, product = entry.name[cpelib.VENDOR], entry.name[cpelib.PRODUCT]
             if not (_literal(vendor) and _literal(product)):
                 continue
             for cp in self.products.get((str(vendor), str(product)), ()):
                 tri, why = cp.evaluate(entry.version)
                 if tri is not False:
-                    _keep(hits, (entry.index, cp.advisory), Hit(c, cp.advisory, why, tri is True))
-        return list(hits.values())
+                    _keep(hits, (entry.index, cp.advisory), (entry.index, tri is True, why))
+        return hits

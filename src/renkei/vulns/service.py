@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,6 +38,9 @@ from renkei.vulns.store import (
     VulnRecord,
 )
 
+if TYPE_CHECKING:
+    from renkei.vulns.match import Row
+
 LOOKUP_CHUNK = 1_000
 T = TypeVar("T")
 
@@ -66,7 +69,7 @@ def import_paths(session: Session, clock: Clock, paths: Sequence[Path], *,
     return result
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     """One (component, vulnerability): every record's hit on it merged into one line."""
 
@@ -135,10 +138,10 @@ def findings_for(session: Session, advisories: list[Advisory],
     """The findings of ``advisories`` (held records) on ``components``."""
     from renkei.vulns.match import Matcher
 
-    hits = Matcher(advisories).match(components)
-    if not hits:
+    rows = Matcher(advisories).match_rows(components)
+    if not rows:
         return []
-    hit_keys = {hit.advisory for hit in hits}
+    hit_keys = {advisory for _index, advisory in rows}
     links = _links(session, sorted(hit_keys))
     facts = {key: RecordFacts.of(a, links.get(key, [a.id]))
              for a in advisories if (key := f"{a.source.value}:{a.id}") in hit_keys}
@@ -148,7 +151,7 @@ def findings_for(session: Session, advisories: list[Advisory],
                   {a for k in keys for a in known.get(k, ()) if a.startswith("CVE-")} |
                   {i for f in facts.values() for i in f.ids if i.startswith("CVE-")})
     kev, epss = _exploitation(session, cves)
-    return assemble(hits, facts, Annotations(known, kev, epss))
+    return assemble_rows(components, rows, facts, Annotations(known, kev, epss))
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,19 +162,27 @@ class RecordFacts:
     ids: tuple[str, ...]
     cvss: Cvss | None
     vulnerabilities: tuple[str, ...]
+    score: float = 0.0  # the CVSS figure priority adds: cvss.best, 0 without one
+    # the summary of its one vulnerability, when the annotations were known beforehand
+    known: _Summary | None = None
 
     @classmethod
-    def of(cls, advisory: Advisory, vulnerabilities: Iterable[str]) -> RecordFacts:
-        return cls((advisory.id, *advisory.aliases), highest_cvss(list(advisory.severities)),
-                   tuple(vulnerabilities))
+    def of(cls, advisory: Advisory, vulnerabilities: Iterable[str],
+           notes: Annotations | None = None) -> RecordFacts:
+        """``notes`` (a resident index has them first): the summary a finding takes is
+        looked up once per record, not once per finding."""
+        cvss = highest_cvss(list(advisory.severities))
+        ids, keys = (advisory.id, *advisory.aliases), tuple(vulnerabilities)
+        known = notes.summary(keys[0], ids) if notes is not None and len(keys) == 1 else None
+        return cls(ids, cvss, keys, (cvss.best if cvss else None) or 0.0, known)
 
 
 @dataclass(frozen=True, slots=True)
 class _Summary:
-    ids: frozenset[str]         # the vulnerability's key and every id its records go by
-    aliases: tuple[str, ...]    # those ids but the key, sorted
+    aliases: tuple[str, ...]    # every id the vulnerability's records go by but its key, sorted
     kev: bool
     epss: float | None
+    urgency: float  # what KEV and EPSS add to priority; plus the CVSS figure, the same sum
 
 
 @dataclass(frozen=True)
@@ -183,21 +194,29 @@ class Annotations:
     epss: Mapping[str, float]
     _summaries: dict[str, _Summary] = field(default_factory=dict, compare=False, repr=False)
 
-    def summary(self, key: str, ids: Collection[str] = ()) -> _Summary:
+    def summary(self, key: str, ids: Iterable[str] = ()) -> _Summary:
         """A vulnerability's ids, KEV and EPSS, memoised by key; ``ids`` (its hit records'
         own) are added when they are not already among its aliases, which is rare."""
         held = self._summaries.get(key)
         if held is None:
             held = self._summaries[key] = self._summarise(key, ())  # a benign race
-        if all(i in held.ids for i in ids):
-            return held
-        return self._summarise(key, ids)
+        for i in ids:  # a record's ids are usually just the key: no set made for them
+            if i != key and i not in self.aliases.get(key, ()):
+                return self._summarise(key, ids)
+        return held
 
-    def _summarise(self, key: str, ids: Collection[str]) -> _Summary:
-        every = frozenset({key, *self.aliases.get(key, ()), *ids})
+    def summarise_all(self) -> None:
+        """Every vulnerability's summary, ahead of the matches that will ask for them."""
+        for key in self.aliases:
+            self.summary(key)
+
+    def _summarise(self, key: str, ids: Iterable[str]) -> _Summary:
+        every = {key, *self.aliases.get(key, ()), *ids}
         scores = [self.epss[i] for i in every if i in self.epss]
-        return _Summary(every, tuple(sorted(every - {key})), any(i in self.kev for i in every),
-                        max(scores) if scores else None)
+        every.discard(key)
+        kev = key in self.kev or any(i in self.kev for i in every)
+        epss = max(scores) if scores else None
+        return _Summary(tuple(sorted(every)), kev, epss, priority(None, kev, epss))
 
 
 def _stronger(a: Cvss | None, b: Cvss | None) -> Cvss | None:
@@ -211,34 +230,76 @@ def _stronger(a: Cvss | None, b: Cvss | None) -> Cvss | None:
 
 def assemble(hits: Iterable[Hit], facts: Mapping[str, RecordFacts],
              notes: Annotations) -> list[Finding]:
-    """Hits from several records about one vulnerability become one finding, most urgent
-    first. Pure: the one-shot match and the resident index feed it the same facts."""
-    findings: dict[tuple[str, str, str], Finding] = {}
+    """``assemble_rows`` over Hit objects."""
+    components: list[Component] = []
+    rows: dict[tuple[int, str], Row] = {}
     for hit in hits:
-        record = facts[hit.advisory]
+        rows[(len(components), hit.advisory)] = (len(components), hit.certain, hit.why)
+        components.append(hit.component)
+    return assemble_rows(components, rows, facts, notes)
+
+
+#: A finding from one hit, until a second one about it comes: (component, vulnerability
+#: key, record key, its facts, certain, why).
+_One = tuple[Component, str, str, RecordFacts, bool, str]
+
+
+def assemble_rows(components: Sequence[Component], rows: Mapping[tuple[int, str], Row],
+                  facts: Mapping[str, RecordFacts], notes: Annotations) -> list[Finding]:
+    """Hits (``Matcher.match_rows``) from several records about one vulnerability become
+    one finding, most urgent first. Pure: the one-shot match and the resident index feed
+    it the same facts. Most findings come from one hit: those are held as a tuple and made
+    once, at the end, with the vulnerability's memoised summary."""
+    found: dict[tuple[str, str, str], _One | Finding] = {}
+    for (index, advisory), (_index, certain, why) in rows.items():
+        component = components[index]
+        record = facts[advisory]
         for key in record.vulnerabilities:
-            ident = (hit.component.given, hit.component.location, key)
-            finding = findings.get(ident)
-            if finding is None:
-                finding = findings[ident] = Finding(hit.component, key, cvss=record.cvss)
-            else:
-                finding.cvss = _stronger(finding.cvss, record.cvss)
-            _merge(finding, hit, record)
-    for finding in findings.values():
-        summary = notes.summary(finding.vulnerability, finding.aliases)
-        finding.aliases = list(summary.aliases)
-        finding.kev = summary.kev
-        finding.epss = summary.epss
-    return sorted(findings.values(), key=lambda f: (-f.priority, f.component.given,
-                                                    f.vulnerability))
+            ident = (component.given, component.location, key)
+            held = found.get(ident)
+            if held is None:
+                found[ident] = (component, key, advisory, record, certain, why)
+                continue
+            if isinstance(held, tuple):
+                held = found[ident] = _started(*held)
+            held.cvss = _stronger(held.cvss, record.cvss)
+            _merge(held, advisory, record, certain, why)
+    summary = notes.summary
+    order: list[tuple[float, str, str, int, Finding]] = []
+    for n, held in enumerate(found.values()):
+        if isinstance(held, tuple):
+            component, key, advisory, record, certain, why = held
+            known = record.known or summary(key, record.ids)
+            finding = Finding(component, key, list(known.aliases), record.cvss, known.kev,
+                              known.epss, certain, [why], [advisory])
+            rank = known.urgency + record.score  # = priority(cvss, kev, epss), one sum less
+        else:
+            finding = held
+            known = summary(finding.vulnerability, finding.aliases)
+            finding.aliases = list(known.aliases)
+            finding.kev = known.kev
+            finding.epss = known.epss
+            rank = finding.priority
+        order.append((-rank, finding.component.given, finding.vulnerability, n, finding))
+    order.sort()
+    return [entry[4] for entry in order]
 
 
-def _merge(finding: Finding, hit: Hit, record: RecordFacts) -> None:
-    finding.certain = finding.certain and hit.certain
-    if hit.why not in finding.why:
-        finding.why.append(hit.why)
-    if hit.advisory not in finding.sources:
-        finding.sources.append(hit.advisory)
+def _started(component: Component, key: str, advisory: str, record: RecordFacts,
+             certain: bool, why: str) -> Finding:
+    """The finding of a first hit, when a second one about the same vulnerability comes."""
+    finding = Finding(component, key, cvss=record.cvss)
+    _merge(finding, advisory, record, certain, why)
+    return finding
+
+
+def _merge(finding: Finding, advisory: str, record: RecordFacts, certain: bool,
+           why: str) -> None:
+    finding.certain = finding.certain and certain
+    if why not in finding.why:
+        finding.why.append(why)
+    if advisory not in finding.sources:
+        finding.sources.append(advisory)
     for alias in record.ids:
         if alias != finding.vulnerability and alias not in finding.aliases:
             finding.aliases.append(alias)
