@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+
 from renkei.core.tlp import Tlp
 from renkei.sharing.sanitise import OwnData, sanitise
 
@@ -111,3 +113,27 @@ def test_objects_without_a_creator_get_the_hub() -> None:
     assert result.bundle["objects"][1]["created_by_ref"] == HUB["id"]
     assert result.changes == [f"{anonymous['id']}: created_by_ref set to the hub's identity",
                               f"{HUB['id']}: the hub's identity added"]
+
+
+@pytest.mark.parametrize("text", [
+    "Contact: +81 3 5555 0100.", "call 03-5555-0100, or mail", "(03) 5555-0100!",
+    "tel +44 20 7946 0958;", "+1 202 555 0143"])
+def test_a_phone_number_at_the_end_of_a_sentence_is_removed(text: str) -> None:
+    from renkei.sharing.sanitise import PHONE_MARK
+
+    note = obj("note", 1, content=text, created_by_ref=HUB["id"],
+               object_refs=["indicator--00000001-0000-4000-8000-000000000000"])
+    result = sanitise({"type": "bundle", "id": "bundle--1", "objects": [note, HUB]},
+                      hub_identity=HUB, own=OwnData())
+    content = result.bundle["objects"][0]["content"]
+    assert PHONE_MARK in content
+    assert not any(part in content for part in ("5555", "7946", "0143"))
+
+
+@pytest.mark.parametrize("text", ["version 1.2.3 4567.8", "see 10.0.0 1234"])
+def test_version_like_numbers_are_not_phone_numbers(text: str) -> None:
+    note = obj("note", 1, content=text, created_by_ref=HUB["id"],
+               object_refs=["indicator--00000001-0000-4000-8000-000000000000"])
+    result = sanitise({"type": "bundle", "id": "bundle--1", "objects": [note, HUB]},
+                      hub_identity=HUB, own=OwnData())
+    assert result.changes == []
