@@ -163,7 +163,7 @@ def _problems(response: httpx.Response) -> list[str]:
 
 def test_numbers_and_times_out_of_range_are_refused_by_name(hub: Hub) -> None:
     """Each of these was a server error (tests/test_openapi_fuzz.py and its probes)."""
-    headers, too_big = hub.as_("hub"), 2**63
+    headers, too_big = hub.as_("hub"), 2**31  # past PostgreSQL's INTEGER
     made = hub.open()
     assert _problems(hub.client.get(f"/api/v1/incidents/{too_big}",
                                     headers=headers)) == ["path.incident_id"]
@@ -182,3 +182,8 @@ def test_numbers_and_times_out_of_range_are_refused_by_name(hub: Hub) -> None:
     evidence = hub.client.post(f"/api/v1/incidents/{made['id']}/evidence",
                                json={"kind": "logs-alert", "ref": "²"}, headers=headers)
     assert evidence.status_code == 400, evidence.text
+    nul = hub.client.post("/api/v1/incidents", json={"title": "x", "organisations": ["\x00"]},
+                          headers=headers)  # PostgreSQL keeps no NUL in a text
+    assert _problems(nul) == ["body"]
+    assert "organisations[0] holds a NUL character" in nul.json()["details"]["problems"][0][
+        "message"]

@@ -180,3 +180,45 @@ def test_the_report_is_for_the_hub_s_staff(hub: Hub) -> None:
     assert "年次評価報告" in answer.text
     assert hub.client.get(f"{API}/report?year=2016",
                           headers=hub.as_("hub")).status_code == 404
+
+
+def test_numbers_and_times_out_of_range_are_refused_by_name(hub: Hub) -> None:
+    """Each of these was a server error (tests/test_openapi_fuzz.py and its probes)."""
+    headers, too_big = hub.as_("hub"), 2**31  # past PostgreSQL's INTEGER
+
+    def problems(method: str, path: str, **kwargs: object) -> list[str]:
+        response = hub.client.request(method, f"{API}{path}", headers=headers, **kwargs)
+        assert response.status_code == 400, response.text
+        return [p["where"] for p in response.json()["details"]["problems"]]
+
+    assert problems("GET", f"/evidence/{too_big}") == ["path.evidence_id"]
+    assert problems("GET", f"/assessments/{too_big}") == ["path.assessment_id"]
+    assert problems("POST", f"/consultations/c1/comments/{too_big}/approve") == ["path.number"]
+    assert problems("GET", "/status", params={"as_of": "0001-01-01T00:00:00+01:00"}) == [
+        "query.as_of"]
+    opened = hub.client.post(f"{API}/consultations", json={"key": "c1", "year": 2026},
+                             headers=headers)
+    assert opened.status_code == 201, opened.text
+    for number in ("'²'", "99999999999999999999"):
+        yaml = (f"format: renkei-comments/1\ncomments:\n- number: {number}\n"
+                "  submitter: Acme\n  summary: Fine\n")
+        response = hub.client.post(f"{API}/consultations/c1/comments", content=yaml.encode(),
+                                   headers=headers)
+        assert response.status_code == 400, response.text
+        assert response.json()["description"] == (
+            "comments.yaml: comments[0]: number must be a whole number up to 2147483647")
+    response = hub.client.post(f"{API}/consultations/c1/comments?name=c.csv",
+                               content=b"number,submitter,summary\n" + b"9" * 5000 + b",a,s\n",
+                               headers=headers)
+    assert response.status_code == 400, response.text
+
+
+def test_a_nul_character_in_a_file_is_named(hub: Hub) -> None:
+    """YAML's "\\0" made a text PostgreSQL cannot keep: a server error there."""
+    framework = (b'format: renkei-framework/1\nkey: k\nversion: "1"\ntitle: T\n'
+                 b'requirements: [{ref: a, title: "t\\0"}]\n')
+    response = hub.client.post(f"{API}/frameworks?name=f.yaml", content=framework,
+                               headers=hub.as_("hub"))
+    assert response.status_code == 400, response.text
+    assert response.json()["description"] == (
+        "f.yaml: requirements[0] (a): title holds a NUL character")

@@ -145,3 +145,13 @@ def test_the_shared_report_reaches_its_member_alone(hub: Hub) -> None:
     assert hub.get("isp", path)[0] == 200
     assert hub.get("bank", path)[0] == 404
     assert hub.get("bank", f"/api/v1/sharing/objects/{report_id}")[0] == 404
+
+
+def test_times_are_utc_and_those_no_datetime_holds_are_malformed(hub: Hub) -> None:
+    """A time whose UTC form is before year 1 was a server error (tests/test_openapi_fuzz.py)."""
+    for path in ("/api/v1/sensors/series", "/api/v1/sensors/findings"):
+        status, body = hub.get("hub", path, since="0001-01-01T00:00:00+01:00")
+        assert status == 400, body
+        assert [p["where"] for p in body["details"]["problems"]] == ["query.since"]
+        status, body = hub.get("hub", path, since="2000-01-01T00:00:00")
+        assert status == 200, body  # a time without a zone is UTC

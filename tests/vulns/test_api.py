@@ -167,3 +167,30 @@ def test_bodies_are_bounded(hub: Hub) -> None:
     elsewhere = hub.client.post("/api/v1/sharing/submissions", content=sbom,
                                 headers={**hub.as_("acme"), "Content-Type": "application/json"})
     assert elsewhere.status_code == 413
+
+
+def test_a_suppression_s_expiry_is_utc_and_must_be_a_time(hub: Hub) -> None:
+    """A time without a zone was compared with an aware one: a server error."""
+    body = {"vulnerability": "GHSA-xxxx", "kind": "accepted_risk", "reason": "not exposed"}
+    naive = hub.client.post("/api/v1/vulns/suppressions",
+                            json={**body, "expires_at": "2999-01-01T00:00:00"},
+                            headers=hub.as_("acme"))
+    assert naive.status_code == 201, naive.text
+    assert naive.json()["expires_at"] == "2999-01-01T00:00:00+00:00"
+    early = hub.client.post("/api/v1/vulns/suppressions",
+                            json={**body, "expires_at": "0001-01-01T00:00:00+01:00"},
+                            headers=hub.as_("acme"))
+    assert early.status_code == 400, early.text
+    assert [p["where"] for p in early.json()["details"]["problems"]] == ["body.expires_at"]
+
+
+def test_a_nul_character_is_refused_before_the_database(hub: Hub) -> None:
+    """PostgreSQL keeps no NUL in a text: these were server errors there."""
+    body = hub.client.post("/api/v1/vulns/subscriptions",
+                           json={"kind": "keyword", "value": "django\u0000"},
+                           headers=hub.as_("acme"))
+    assert body.status_code == 400, body.text
+    assert "value holds a NUL character" in body.json()["details"]["problems"][0]["message"]
+    path = hub.client.put("/api/v1/vulns/assets/web%00", content=b"django==4.2.1\n",
+                          headers=hub.as_("acme"))
+    assert path.status_code == 400, path.text

@@ -27,7 +27,7 @@ import orjson
 from fastapi import Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -42,7 +42,7 @@ from renkei.core.time import Clock
 MAX_REQUEST_BYTES = 4 * 1024 * 1024 + 64 * 1024
 TAXII_PREFIX = "/taxii2"
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
-MAX_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL (bigint) take as a parameter
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL
 
 Scope_ = dict[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -132,12 +132,46 @@ Instant = Annotated[datetime, AfterValidator(_in_utc)]
 (as ``core.time.as_utc`` does); one whose UTC form no datetime can hold is malformed (400),
 so services never compare naive with aware times nor overflow converting."""
 
+ZonedInstant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+"""An ``Instant`` that must say its zone (a time without one is malformed), where a domain
+will not guess: a sighting's times."""
+
 IdValue = Annotated[int, Field(ge=1, le=MAX_ID)]
-"""A record's number in a query or body: past any database integer it is malformed (400),
-where the database driver would have failed on it."""
+"""A record's number in a query or body: past any id the database holds it is malformed
+(400), where the database would have failed on it (PostgreSQL: integer out of range)."""
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 """A record's number in a path, bounded as ``IdValue``."""
+
+
+def nul_at(value: object, where: str = "") -> str | None:
+    """Where in a decoded JSON value a text holds a NUL character (``""``: the value
+    itself), or None: no text may, PostgreSQL keeps none."""
+    stack: list[tuple[object, str]] = [(value, where)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return at
+        elif isinstance(item, dict):
+            stack.extend((v, f"{at}.{k}" if at else str(k)) for k, v in item.items())
+            stack.extend((k, at) for k in item)
+        elif isinstance(item, list):
+            stack.extend((v, f"{at}[{i}]") for i, v in enumerate(item))
+    return None
+
+
+class Body(BaseModel):
+    """A JSON request body: every route's body model derives from it, so that a NUL in any
+    of its texts is malformed (400, naming where) before a service sees it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        where = nul_at(data)
+        if where is not None:
+            raise ValueError(f"{where or 'a text'} holds a NUL character, which no text may")
+        return data
 
 
 class ErrorOut(BaseModel):
@@ -310,6 +344,8 @@ SECURITY_HEADERS = [
 ]
 
 
+NUL_IN_URL = gettext_noop("a URL may not hold a NUL character (%00)")
+
 # FastAPI's interactive API pages load Swagger UI's script and style from a CDN.
 DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 DOCS_HEADERS = [h for h in SECURITY_HEADERS if h[0] != b"content-security-policy"]
@@ -347,6 +383,14 @@ class Guard:
     async def __call__(self, scope: Scope_, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", ""))
+        if path.startswith(API_PREFIXES) and ("\x00" in path
+                                              or b"%00" in scope.get("query_string", b"")):
+            # No text may hold one (PostgreSQL keeps none): refused before any route runs.
+            # (The console's pages drop control characters from what they are given.)
+            nul = error_response(Request(scope), 400, NUL_IN_URL, {})
+            await nul(scope, _no_receive, _secured(send, SECURITY_HEADERS))
             return
         most = self._bound(scope)
         length = dict(scope.get("headers") or []).get(b"content-length")

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from renkei.core.config import load_config
-from renkei.core.http import ERROR_RESPONSES, Instant, RowId, work
+from renkei.core.http import ERROR_RESPONSES, Body, Instant, RowId, work
 from renkei.core.models import Scope
 from renkei.incidents import metrics, notify_api, service, view
 from renkei.incidents.model import Sla
@@ -38,7 +38,7 @@ def sla_of(request: Request) -> Sla:
     return found
 
 
-class IncidentIn(BaseModel):
+class IncidentIn(Body):
     title: str | None = Field(None, max_length=LOOSE)
     severity: str | None = Field(None, max_length=40)
     category: str | None = Field(None, max_length=60)
@@ -122,39 +122,39 @@ class IncidentDetail(IncidentOut):
     links: list[LinkOut]
 
 
-class TransitionIn(BaseModel):
+class TransitionIn(Body):
     status: str = Field(max_length=40)
     note: str = Field("", max_length=LOOSE)
 
 
-class AssignIn(BaseModel):
+class AssignIn(Body):
     user: str | None = Field(None, max_length=254, description="A hub user's e-mail; null: no one")
 
 
-class SeverityIn(BaseModel):
+class SeverityIn(Body):
     severity: str = Field(max_length=40)
     note: str = Field("", max_length=LOOSE)
 
 
-class TaskIn(BaseModel):
+class TaskIn(Body):
     title: str = Field(max_length=LOOSE)
 
 
-class NoteIn(BaseModel):
+class NoteIn(Body):
     text: str = Field(max_length=LOOSE)
 
 
-class IndicatorIn(BaseModel):
+class IndicatorIn(Body):
     type: str = Field(max_length=40)
     value: str = Field(max_length=4096)
 
 
-class EvidenceIn(BaseModel):
+class EvidenceIn(Body):
     kind: str = Field(max_length=40)
     ref: str = Field(max_length=2000)
 
 
-class ShareIn(BaseModel):
+class ShareIn(Body):
     collection: str | None = Field(None, max_length=100)
     recipients: list[Annotated[str, Field(max_length=200)]] = Field(
         default_factory=list, max_length=100,

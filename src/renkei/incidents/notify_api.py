@@ -17,7 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from renkei.core.http import RowId, work
+from renkei.core.http import Body, RowId, work
 from renkei.core.models import Scope
 from renkei.incidents import notify
 from renkei.incidents.service import Caller
@@ -28,7 +28,7 @@ OrganisationQuery = Annotated[str | None, Query(max_length=200,
                                                  description="Only this member's")]
 
 
-class ContactIn(BaseModel):
+class ContactIn(Body):
     organisation: str = Field(max_length=200, description="The member organisation's name")
     email: str = Field(max_length=254)
     lang: str = Field("en", max_length=5, description="The language of its messages: en or ja")
@@ -42,7 +42,7 @@ class ContactOut(BaseModel):
     created_at: datetime
 
 
-class WebhookIn(BaseModel):
+class WebhookIn(Body):
     organisation: str = Field(max_length=200, description="The member organisation's name")
     url: str = Field(max_length=notify.URL_MAX,
                      description="https://… (http only to 127.0.0.1, ::1 or localhost)")

@@ -11,21 +11,30 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from renkei.core.http import HttpError, Work, language, work
+from renkei.core.http import (
+    ERROR_RESPONSES,
+    Body,
+    HttpError,
+    Instant,
+    RowId,
+    Work,
+    language,
+    work,
+)
 from renkei.core.models import Scope
 from renkei.plan import access, audits, consultation
 from renkei.plan import status as statuses
 from renkei.plan.cli import measure_record
 from renkei.plan.errors import PlanNotFoundError
 
-router = APIRouter(prefix="/api/v1/plan", tags=["plan"])
+router = APIRouter(prefix="/api/v1/plan", tags=["plan"], responses=ERROR_RESPONSES)
 YearQuery = Annotated[int, Query(ge=2000, le=2100, description="The fiscal year.")]
 
 
@@ -39,12 +48,12 @@ def _hub(w: Work) -> str:
     return w.principal.actor
 
 
-class FileIn(BaseModel):
+class FileIn(Body):
     name: str = Field(min_length=1, max_length=200)
     content_base64: str = Field(max_length=6 * 1024 * 1024)
 
 
-class StatusIn(BaseModel):
+class StatusIn(Body):
     measure: str = Field(max_length=100)
     year: int = Field(ge=2000, le=2100)
     status: str = Field(max_length=40)
@@ -54,13 +63,13 @@ class StatusIn(BaseModel):
     evidence_date: date | None = None
 
 
-class YearIn(BaseModel):
+class YearIn(Body):
     year: int = Field(ge=2000, le=2100)
     from_year: int = Field(ge=2000, le=2100)
     plan_yaml: str | None = Field(None, max_length=4 * 1024 * 1024)
 
 
-class CampaignIn(BaseModel):
+class CampaignIn(Body):
     name: str = Field(max_length=100)
     framework: str = Field(max_length=100)
     version: str | None = Field(None, max_length=50)
@@ -69,7 +78,7 @@ class CampaignIn(BaseModel):
     title: str = Field("", max_length=500)
 
 
-class ResultIn(BaseModel):
+class ResultIn(Body):
     requirement: str = Field(max_length=100)
     result: str = Field(max_length=40)
     evidence: str = Field("", max_length=audits.MAX_AUDIT_TEXT)
@@ -77,17 +86,17 @@ class ResultIn(BaseModel):
     recommendations: str = Field("", max_length=audits.MAX_AUDIT_TEXT)
 
 
-class ConsultationIn(BaseModel):
+class ConsultationIn(Body):
     key: str = Field(max_length=100)
     title: str = Field("", max_length=500)
     year: int = Field(ge=2000, le=2100)
 
 
-class CategoryIn(BaseModel):
+class CategoryIn(Body):
     category: str = Field(max_length=40)
 
 
-class DraftIn(BaseModel):
+class DraftIn(Body):
     answer: str = Field(max_length=consultation.MAX_ANSWER_CHARS)
     changed: bool = False
 
@@ -132,7 +141,7 @@ def list_measures(request: Request, year: YearQuery = 2015) -> list[dict[str, An
 
 @router.get("/status", summary="Every measure's status in a year, now or as of a moment")
 def list_status(request: Request, year: YearQuery = 2015,
-                as_of: datetime | None = None) -> list[dict[str, object]]:
+                as_of: Instant | None = None) -> list[dict[str, object]]:
     if as_of is not None and as_of.tzinfo is None:
         raise HttpError(400, "as_of needs a time zone offset (Z or +09:00)")
     with work(request) as w:
@@ -164,7 +173,7 @@ def set_status(body: StatusIn, request: Request) -> dict[str, object]:
 
 @router.get("/evidence/{evidence_id}", summary="An evidence file, as an attachment",
             response_class=Response)
-def evidence_file(evidence_id: int, request: Request) -> Response:
+def evidence_file(evidence_id: RowId, request: Request) -> Response:
     with work(request) as w:
         row = statuses.evidence_file(w.session, evidence_id)
         content = row.content or b""
@@ -240,7 +249,7 @@ def list_assessments(name: str, request: Request) -> list[dict[str, Any]]:
 
 @router.get("/assessments/{assessment_id}",
             summary="An assessment with every requirement's result (a member: its own)")
-def get_assessment(assessment_id: int, request: Request) -> dict[str, Any]:
+def get_assessment(assessment_id: RowId, request: Request) -> dict[str, Any]:
     with work(request) as w:
         assessment = audits.assessment_by_id(w.session, assessment_id,
                                              access.readable_organisation(w.principal))
@@ -249,7 +258,7 @@ def get_assessment(assessment_id: int, request: Request) -> dict[str, Any]:
 
 @router.post("/assessments/{assessment_id}/results",
              summary="Give a requirement its result (hub staff)", status_code=201)
-def record_result(assessment_id: int, body: ResultIn, request: Request) -> dict[str, Any]:
+def record_result(assessment_id: RowId, body: ResultIn, request: Request) -> dict[str, Any]:
     with _changing(request) as w:
         actor = _hub(w)
         assessment = audits.assessment_by_id(w.session, assessment_id)
@@ -319,7 +328,7 @@ def list_comments(key: str, request: Request) -> list[dict[str, Any]]:
 
 @router.post("/consultations/{key}/comments/{number}/category",
              summary="Categorise a comment (hub staff)")
-def categorise(key: str, number: int, body: CategoryIn, request: Request) -> dict[str, Any]:
+def categorise(key: str, number: RowId, body: CategoryIn, request: Request) -> dict[str, Any]:
     with _changing(request) as w:
         _hub(w)
         row = consultation.categorise(w.session, w.clock, key, number,
@@ -330,7 +339,7 @@ def categorise(key: str, number: int, body: CategoryIn, request: Request) -> dic
 
 @router.post("/consultations/{key}/comments/{number}/draft",
              summary="Draft a comment's answer (hub staff)")
-def draft(key: str, number: int, body: DraftIn, request: Request) -> dict[str, Any]:
+def draft(key: str, number: RowId, body: DraftIn, request: Request) -> dict[str, Any]:
     with _changing(request) as w:
         _hub(w)
         row = consultation.draft(w.session, w.clock, key, number, body.answer,
@@ -341,7 +350,7 @@ def draft(key: str, number: int, body: DraftIn, request: Request) -> dict[str, A
 
 @router.post("/consultations/{key}/comments/{number}/approve",
              summary="Approve a drafted answer: not its drafter (hub staff)")
-def approve(key: str, number: int, request: Request) -> dict[str, Any]:
+def approve(key: str, number: RowId, request: Request) -> dict[str, Any]:
     with _changing(request) as w:
         _hub(w)
         row = consultation.approve(w.session, w.clock, key, number,
@@ -374,7 +383,7 @@ def results(key: str, request: Request) -> dict[str, Any]:
             response_class=Response)
 def report(request: Request, year: YearQuery = 2015,
            lang: Annotated[str | None, Query(pattern="^(ja|en)$")] = None,
-           as_of: datetime | None = None) -> Response:
+           as_of: Instant | None = None) -> Response:
     from renkei.plan.report import render_html
 
     if as_of is not None and as_of.tzinfo is None:

@@ -37,6 +37,7 @@ PLAN_FORMAT = "renkei-plan/1"
 COMMENTS_FORMAT = "renkei-comments/1"
 MAX_BYTES = 16 * 1024 * 1024
 MAX_ENTRIES = 100_000
+MAX_NUMBER = 2**31 - 1  # numbers are kept in INTEGER columns: 32 bits on PostgreSQL
 CSV_COLUMNS = ("number", "submitter", "submitter_kind", "branch", "page", "section", "refs",
                "category", "summary", "reason", "answer", "changed")
 _PARENT_KINDS = {NodeKind.CHAPTER: (), NodeKind.SECTION: (NodeKind.CHAPTER,),
@@ -123,7 +124,13 @@ class _Entry:
             return ""
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise self._fail("{file}: {where}: {field} must be text", field=name)
-        return str(value)
+        return self._no_nul(name, str(value))
+
+    def _no_nul(self, name: str, text: str) -> str:
+        """YAML's "\\0" makes one; no text may hold it (PostgreSQL keeps none)."""
+        if "\x00" in text:
+            raise self._fail("{file}: {where}: {field} holds a NUL character", field=name)
+        return text
 
     def number(self, name: str, required: bool = True) -> int | None:
         value = self.value.get(name)
@@ -131,10 +138,12 @@ class _Entry:
             if required:
                 raise self._fail("{file}: {where}: missing {field}", field=name)
             return None
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise self._fail("{file}: {where}: {field} must be a whole number", field=name)
+        digits = value.strip() if isinstance(value, str) else ""
+        if digits.isascii() and digits.isdigit() and len(digits) <= len(str(MAX_NUMBER)):
+            value = int(digits)  # ASCII: str.isdigit() also takes "²", which int() refuses
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_NUMBER:
+            raise self._fail("{file}: {where}: {field} must be a whole number up to {most}",
+                             field=name, most=MAX_NUMBER)
         return value
 
     def flag(self, name: str) -> bool:
@@ -151,7 +160,7 @@ class _Entry:
             value = value.split()
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise self._fail("{file}: {where}: {field} must be a list of text", field=name)
-        return tuple(value)
+        return tuple(self._no_nul(name, v) for v in value)
 
     def choice(self, name: str, read: Any) -> Any:
         text = self.text(name)

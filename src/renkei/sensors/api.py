@@ -17,14 +17,14 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from renkei.core import orgs
-from renkei.core.http import work
+from renkei.core.http import ERROR_RESPONSES, Instant, work
 from renkei.core.members import Principal
 from renkei.core.orgs import OrganisationError
 from renkei.sensors import notify, service
 from renkei.sensors.findings import FindingKind
 from renkei.sharing.policy import Viewer
 
-router = APIRouter(prefix="/api/v1/sensors", tags=["sensors"])
+router = APIRouter(prefix="/api/v1/sensors", tags=["sensors"], responses=ERROR_RESPONSES)
 MEMBER_KINDS = (FindingKind.RISE, FindingKind.CAMPAIGN)
 
 
@@ -94,7 +94,7 @@ def list_sensors(request: Request) -> list[SensorOut]:
 def series(request: Request,
            port: Annotated[int | None, Query(ge=0, le=65535)] = None,
            sensor: Annotated[str | None, Query(max_length=100)] = None,
-           since: datetime | None = None, until: datetime | None = None,
+           since: Instant | None = None, until: Instant | None = None,
            limit: Annotated[int, Query(ge=1, le=service.MAX_QUERY_ROWS)] = 10_000,
            ) -> list[SeriesOut]:
     with work(request) as w:
@@ -108,7 +108,7 @@ def findings(request: Request,
              kind: Annotated[list[FindingKind] | None, Query()] = None,
              port: Annotated[int | None, Query(ge=0, le=65535)] = None,
              sensor: Annotated[str | None, Query(max_length=100)] = None,
-             since: datetime | None = None, until: datetime | None = None,
+             since: Instant | None = None, until: Instant | None = None,
              limit: Annotated[int, Query(ge=1, le=service.MAX_QUERY_ROWS)] = 1_000,
              ) -> list[dict[str, Any]]:
     with work(request) as w:
@@ -127,7 +127,7 @@ def findings(request: Request,
             response_model=list[NoticeOut])
 def notifications(request: Request,
                   org: Annotated[str | None, Query(max_length=200)] = None,
-                  since: datetime | None = None, until: datetime | None = None,
+                  since: Instant | None = None, until: Instant | None = None,
                   ) -> list[NoticeOut]:
     with work(request) as w:
         member = whose(w.session, w.principal, org)

@@ -15,7 +15,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from renkei.core.http import HttpError, work
+from renkei.core.http import (
+    ERROR_RESPONSES,
+    Body,
+    HttpError,
+    IdValue,
+    Instant,
+    RowId,
+    ZonedInstant,
+    work,
+)
 from renkei.core.models import Scope
 from renkei.core.tlp import Tlp
 from renkei.sharing import exchange, service, sightings
@@ -27,7 +36,7 @@ from renkei.sharing.store import (
     visible_objects,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["sharing"])
+router = APIRouter(prefix="/api/v1", tags=["sharing"], responses=ERROR_RESPONSES)
 
 _JSON_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "object", "description":
@@ -60,10 +69,10 @@ class SharedObjectOut(BaseModel):
     object: dict[str, Any]
 
 
-class SightingIn(BaseModel):
+class SightingIn(Body):
     count: int = Field(1, ge=1, le=sightings.MAX_COUNT)
-    first_seen: datetime | None = None
-    last_seen: datetime | None = None
+    first_seen: ZonedInstant | None = None
+    last_seen: ZonedInstant | None = None
 
 
 class SightingsOut(BaseModel):
@@ -96,13 +105,13 @@ class SubmissionDetail(SubmissionOut):
     events: list[EventOut]
 
 
-class SanitiseIn(BaseModel):
+class SanitiseIn(Body):
     own_domains: list[Annotated[str, Field(max_length=253)]] = Field(default=[], max_length=200)
     own_networks: list[Annotated[str, Field(max_length=50)]] = Field(default=[], max_length=200)
     staff_names: list[Annotated[str, Field(max_length=200)]] = Field(default=[], max_length=500)
 
 
-class RejectIn(BaseModel):
+class RejectIn(Body):
     reason: str = Field("", max_length=500)
 
 
@@ -170,8 +179,8 @@ def report_sighting(stix_id: str, sighting: SightingIn, request: Request) -> Sig
 @router.post("/sharing/submissions", response_model=SubmissionOut, status_code=201,
              openapi_extra=_JSON_BODY)
 def submit(request: Request, body: Annotated[bytes, Depends(json_body)],
-           recipient_org: Annotated[list[int] | None, Query(max_length=100)] = None,
-           recipient_user: Annotated[list[int] | None, Query(max_length=100)] = None,
+           recipient_org: Annotated[list[IdValue] | None, Query(max_length=100)] = None,
+           recipient_user: Annotated[list[IdValue] | None, Query(max_length=100)] = None,
            ) -> SubmissionOut:
     """A member's report (a STIX 2.1 bundle or a simple report), kept for sanitisation."""
     with work(request, Scope.SUBMIT) as w:
@@ -192,7 +201,7 @@ def list_submissions(request: Request,
 
 
 @router.get("/sharing/submissions/{submission_id}", response_model=SubmissionDetail)
-def get_submission(submission_id: int, request: Request) -> SubmissionDetail:
+def get_submission(submission_id: RowId, request: Request) -> SubmissionDetail:
     """A submission with its sanitised version, the diff and its history."""
     with work(request) as w:
         row = service.get_submission(w.session, w.principal, submission_id)
@@ -205,7 +214,7 @@ def get_submission(submission_id: int, request: Request) -> SubmissionDetail:
 
 
 @router.post("/sharing/submissions/{submission_id}/sanitise", response_model=SubmissionOut)
-def sanitise(submission_id: int, own: SanitiseIn, request: Request) -> SubmissionOut:
+def sanitise(submission_id: RowId, own: SanitiseIn, request: Request) -> SubmissionOut:
     with work(request, Scope.SUBMIT) as w:
         row = service.sanitise(w.session, w.clock, w.principal, submission_id,
                                own_domains=own.own_domains, own_networks=own.own_networks,
@@ -214,7 +223,7 @@ def sanitise(submission_id: int, own: SanitiseIn, request: Request) -> Submissio
 
 
 @router.post("/sharing/submissions/{submission_id}/approve", response_model=SubmissionOut)
-def approve(submission_id: int, request: Request) -> SubmissionOut:
+def approve(submission_id: RowId, request: Request) -> SubmissionOut:
     """The submitter's consent to publish the sanitised version."""
     with work(request, Scope.SUBMIT) as w:
         return _submission_out(service.approve(w.session, w.clock, w.principal, submission_id,
@@ -222,7 +231,7 @@ def approve(submission_id: int, request: Request) -> SubmissionOut:
 
 
 @router.post("/sharing/submissions/{submission_id}/reject", response_model=SubmissionOut)
-def reject(submission_id: int, body: RejectIn, request: Request) -> SubmissionOut:
+def reject(submission_id: RowId, body: RejectIn, request: Request) -> SubmissionOut:
     with work(request, Scope.SUBMIT) as w:
         return _submission_out(service.reject(w.session, w.clock, w.principal, submission_id,
                                               body.reason, source=w.source))
@@ -230,7 +239,7 @@ def reject(submission_id: int, body: RejectIn, request: Request) -> SubmissionOu
 
 @router.post("/sharing/submissions/{submission_id}/publish",
              response_model=list[SharedObjectOut])
-def publish(submission_id: int, request: Request) -> list[SharedObjectOut]:
+def publish(submission_id: RowId, request: Request) -> list[SharedObjectOut]:
     with work(request, Scope.SUBMIT) as w:
         rows = service.publish(w.session, w.clock, w.principal, submission_id, source=w.source)
         return [_object_out(r) for r in rows]
@@ -247,7 +256,7 @@ _MISP_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
 
 
 @router.get("/sharing/misp/events", tags=["MISP"])
-def export_misp_events(request: Request, since: datetime | None = None,
+def export_misp_events(request: Request, since: Instant | None = None,
                        limit: Annotated[int, Query(ge=1, le=20_000)] = 5_000,
                        ) -> list[dict[str, Any]]:
     """What the caller may read, as MISP events (MISP core JSON, TLP tags), one per report."""

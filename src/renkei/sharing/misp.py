@@ -70,6 +70,7 @@ INHERIT = 5
 # indicator, a relationship): this keeps a bundle within stix.MAX_OBJECTS.
 MAX_ATTRIBUTES = stix.MAX_OBJECTS // 6
 THREAT_LEVEL_UNDEFINED = 4
+LAST_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z: later seconds no datetime holds
 ANALYSIS_COMPLETED = 2
 
 _log = logging.getLogger(__name__)
@@ -309,7 +310,7 @@ class _Intake:
         clean: dict[str, Any] = {"uuid": self.event_uuid, "info": info, "Tag": tags,
                                  "timestamp": self._timestamp(raw, where),
                                  "date": self._date(raw.get("date"), f"{where}.date")}
-        if raw.get("published") in (True, 1, "1") and str(raw.get("publish_timestamp", "")).isdigit():
+        if raw.get("published") in (True, 1, "1") and _seconds(raw.get("publish_timestamp")):
             clean.update(published=True, publish_timestamp=str(raw["publish_timestamp"]))
         attributes = []
         for index, item in enumerate(items):
@@ -476,7 +477,7 @@ class _Intake:
         value = raw.get("timestamp")
         if value is None or value == "":
             return str(int(self.now.timestamp()))
-        if isinstance(value, bool) or not str(value).isdigit() or len(str(value)) > 12:
+        if not _seconds(value):
             self._problem(f"{where}.timestamp", "must be seconds since 1970")
             return "0"
         return str(value)
@@ -709,6 +710,14 @@ def _described(obj: dict[str, Any]) -> str:
     if obj["type"] == "x-misp-object":
         return f"MISP object {str(obj.get('x_misp_name'))[:60]!r}"
     return f"custom object type {obj['type'][:60]!r}"
+
+
+def _seconds(value: Any) -> bool:
+    """Seconds since 1970 as MISP writes them (digits, ASCII: ``int()`` refuses "²"), up
+    to the last second a datetime holds."""
+    text = str(value)
+    return (not isinstance(value, bool) and text.isascii() and text.isdigit()
+            and len(text) <= 12 and int(text) <= LAST_TIMESTAMP)
 
 
 def _is_uuid(value: str) -> bool:

@@ -10,17 +10,51 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from renkei import __version__
-from renkei.core.http import MAX_REQUEST_BYTES, HttpError, work
+from renkei.core.http import ERROR_RESPONSES, MAX_REQUEST_BYTES, HttpError, work
 from renkei.core.models import Scope
 from renkei.sharing import taxii
 from renkei.sharing.policy import Viewer
 from renkei.sharing.taxii import TAXII_MEDIA_TYPE
 
 API_ROOT = "hub"
-router = APIRouter(prefix="/taxii2", tags=["TAXII 2.1"])
+
+
+class TaxiiResponse(JSONResponse):
+    """A TAXII 2.1 answer, JSON in TAXII's media type (as the OpenAPI document says)."""
+
+    media_type = TAXII_MEDIA_TYPE
+
+
+router = APIRouter(prefix="/taxii2", tags=["TAXII 2.1"], default_response_class=TaxiiResponse,
+                   responses=ERROR_RESPONSES)
+
+# The filters are read from the query by ``taxii.parse_filters``; declared here so that the
+# OpenAPI document (and whoever reads or fuzzes it) knows them.
+_FILTERS = {
+    "added_after": "Only what was added after this timestamp",
+    "limit": "At most this many (the server's bound applies)",
+    "next": "The cursor the previous page gave",
+    "match[id]": "STIX ids, comma-separated",
+    "match[type]": "STIX types, comma-separated",
+    "match[version]": "last, first, all or timestamps, comma-separated",
+    "match[spec_version]": "STIX spec versions, comma-separated",
+}
+
+
+def _filters(*names: str) -> dict[str, Any]:
+    return {"parameters": [{"name": n, "in": "query", "required": False,
+                            "description": _FILTERS[n], "schema": {"type": "string"}}
+                           for n in names]}
+
+
+_PAGED = ("added_after", "limit", "next")
+_ENVELOPE_IN: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    TAXII_MEDIA_TYPE: {"schema": {"type": "object", "description": "A TAXII 2.1 envelope",
+                                  "properties": {"objects": {"type": "array",
+                                                             "items": {"type": "object"}}}}}}}}
 
 
 def _params(request: Request) -> dict[str, list[str]]:
@@ -112,7 +146,9 @@ def collection(api_root: str, collection_id: str, request: Request, _: Accepts) 
         return _json(taxii.collection_for(w.session, w.principal, collection_id).resource())
 
 
-@router.get("/{api_root}/collections/{collection_id}/objects/", summary="Objects")
+@router.get("/{api_root}/collections/{collection_id}/objects/", summary="Objects",
+            openapi_extra=_filters(*_PAGED, "match[id]", "match[type]", "match[version]",
+                                   "match[spec_version]"))
 def get_objects(api_root: str, collection_id: str, request: Request, _: Accepts) -> Response:
     _root(api_root)
     with work(request) as w:
@@ -124,7 +160,7 @@ def get_objects(api_root: str, collection_id: str, request: Request, _: Accepts)
 
 
 @router.post("/{api_root}/collections/{collection_id}/objects/", summary="Add objects",
-             status_code=202)
+             status_code=202, openapi_extra=_ENVELOPE_IN)
 def add_objects(api_root: str, collection_id: str, request: Request, _: Accepts,
                 body: Annotated[bytes, Depends(taxii_body)]) -> Response:
     _root(api_root)
@@ -135,7 +171,8 @@ def add_objects(api_root: str, collection_id: str, request: Request, _: Accepts,
 
 
 @router.get("/{api_root}/collections/{collection_id}/objects/{object_id}/",
-            summary="An object")
+            summary="An object",
+            openapi_extra=_filters(*_PAGED, "match[version]", "match[spec_version]"))
 def get_object(api_root: str, collection_id: str, object_id: str, request: Request,
                _: Accepts) -> Response:
     _root(api_root)
@@ -152,7 +189,8 @@ def get_object(api_root: str, collection_id: str, object_id: str, request: Reque
 
 
 @router.delete("/{api_root}/collections/{collection_id}/objects/{object_id}/",
-               summary="Delete an object")
+               summary="Delete an object",
+               openapi_extra=_filters("match[version]", "match[spec_version]"))
 def delete_object(api_root: str, collection_id: str, object_id: str, request: Request,
                   _: Accepts) -> Response:
     _root(api_root)
@@ -165,7 +203,7 @@ def delete_object(api_root: str, collection_id: str, object_id: str, request: Re
 
 
 @router.get("/{api_root}/collections/{collection_id}/objects/{object_id}/versions/",
-            summary="Versions of an object")
+            summary="Versions of an object", openapi_extra=_filters(*_PAGED, "match[spec_version]"))
 def get_versions(api_root: str, collection_id: str, object_id: str, request: Request,
                  _: Accepts) -> Response:
     _root(api_root)
@@ -177,7 +215,9 @@ def get_versions(api_root: str, collection_id: str, object_id: str, request: Req
         return _json(page.resource("versions"), headers=page.headers())
 
 
-@router.get("/{api_root}/collections/{collection_id}/manifest/", summary="Manifest")
+@router.get("/{api_root}/collections/{collection_id}/manifest/", summary="Manifest",
+            openapi_extra=_filters(*_PAGED, "match[id]", "match[type]", "match[version]",
+                                   "match[spec_version]"))
 def get_manifest(api_root: str, collection_id: str, request: Request, _: Accepts) -> Response:
     _root(api_root)
     with work(request) as w:

@@ -14,11 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from renkei.core.http import HttpError, work
+from renkei.core.http import ERROR_RESPONSES, Body, HttpError, Instant, work
 from renkei.core.models import Scope
 from renkei.vulns import alerts, index, publish, service
 
-router = APIRouter(prefix="/api/v1/vulns", tags=["vulns"])
+router = APIRouter(prefix="/api/v1/vulns", tags=["vulns"], responses=ERROR_RESPONSES)
 MAX_INVENTORY_BYTES = 16 * 1024 * 1024
 
 
@@ -70,15 +70,15 @@ class AssetOut(BaseModel):
     new_alerts: int | None = None
 
 
-class SuppressionIn(BaseModel):
+class SuppressionIn(Body):
     vulnerability: str = Field(max_length=200)
     component: str = Field("*", max_length=2000)
     kind: str = Field(pattern="^(false_positive|accepted_risk)$")
     reason: str = Field(min_length=1, max_length=2000)
-    expires_at: datetime
+    expires_at: Instant
 
 
-class SubscriptionIn(BaseModel):
+class SubscriptionIn(Body):
     kind: str = Field(pattern="^(product|vendor|keyword)$")
     value: str = Field(min_length=3, max_length=200)
 
