@@ -237,3 +237,10 @@ def test_the_hub_reads_contacts_but_changes_them_with_the_submit_scope(
         with pytest.raises(IncidentError, match="only the hub's staff") as refused:
             notify.contact_list(db_session, world.clock, caller)
         assert refused.value.status == 403
+
+
+@pytest.mark.parametrize("header", ["t=²,v1=ab", "t=" + "9" * 5000 + ",v1=ab", "t=١٢٣,v1=ab"])
+def test_a_signature_with_a_strange_time_is_refused_not_a_crash(header: str) -> None:
+    from datetime import UTC, datetime
+
+    assert not notify.verify_signature("whsec_x", header, b"{}", datetime.now(UTC))

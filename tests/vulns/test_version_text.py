@@ -135,3 +135,10 @@ def test_never_raises_on_near_miss_prose(pieces: list[str]) -> None:
     if parsed and lower is not None and upper is not None:
         assert lower.version
         assert upper.version
+
+
+def test_superscript_digits_are_not_numbers() -> None:
+    from renkei.vulns.version_text import _naive_key
+
+    assert _naive_key("1.²") is None  # str.isdigit() takes "²"; int() does not
+    assert _naive_key("1.2") == (1, 2)

@@ -164,7 +164,7 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
 
 def _smtp(env: dict[str, str], pick: Callable[[str, str, str], str]) -> SmtpSettings:
     raw_port = pick("RENKEI_SMTP_PORT", "smtp_port", "25")
-    if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65535:
+    if not (raw_port.isascii() and raw_port.isdigit()) or len(raw_port) > 5 or not 1 <= int(raw_port) <= 65535:
         raise ConfigError(f"RENKEI_SMTP_PORT/smtp_port: not a port number: {raw_port[:20]!r}")
     starttls = pick("RENKEI_SMTP_STARTTLS", "smtp_starttls", "false").strip().lower()
     if starttls not in ("true", "false"):

@@ -255,7 +255,8 @@ def verify_signature(secret: str, header: str, body: bytes, now: datetime,
         key, _, value = part.strip().partition("=")
         fields.setdefault(key, []).append(value)
     stamps = fields.get("t", [])
-    if len(stamps) != 1 or not stamps[0].isdigit():
+    if len(stamps) != 1 or len(stamps[0]) > 12 or not (
+            stamps[0].isascii() and stamps[0].isdigit()):
         return False
     timestamp = int(stamps[0])
     if abs(now.timestamp() - timestamp) > tolerance:

@@ -402,7 +402,7 @@ def _address(text: str) -> tuple[int, int, int]:
 
 def _flags(text: str) -> int:
     text = text.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text) & 0xFF
     if text.lower().startswith("0x"):
         return int(text, 16) & 0xFF
@@ -415,7 +415,7 @@ def _flags(text: str) -> int:
 
 def _time_ns(text: str) -> int:
     text = text.strip()
-    if text.replace(".", "", 1).isdigit():
+    if text.isascii() and text.replace(".", "", 1).isdigit():
         return int(float(text) * 1_000_000_000)
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
@@ -429,7 +429,7 @@ def _csv_row(values: list[str], index: dict[str, int]) -> tuple[int, ...]:
     if version != dversion:
         raise ValueError("source and destination are of different IP versions")
     proto_text = values[index["pr"]].strip().upper()
-    proto = int(proto_text) if proto_text.isdigit() else _PROTOCOLS[proto_text]
+    proto = int(proto_text) if proto_text.isascii() and proto_text.isdigit() else _PROTOCOLS[proto_text]
     sport_text, dport_text = values[index["sp"]].strip(), values[index["dp"]].strip()
     icmp_type = icmp_code = 0
     if "." in dport_text or proto in (1, 58):

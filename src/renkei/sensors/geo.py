@@ -90,7 +90,7 @@ def _asn(record: dict[str, Any]) -> tuple[int | None, str | None]:
     number = record.get("autonomous_system_number", record.get("asn"))
     if isinstance(number, str):                         # IPinfo writes "AS15169"
         digits = number.upper().removeprefix("AS")
-        number = int(digits) if digits.isdigit() else None
+        number = int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 10 else None
     name = record.get("autonomous_system_organization", record.get("as_name"))
     return (number if isinstance(number, int) else None,
             name if isinstance(name, str) and name else None)

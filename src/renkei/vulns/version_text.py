@@ -144,7 +144,7 @@ def _tokenize(s: str) -> list[_Tok] | None:
 
 def _naive_key(v: str) -> tuple[int, ...] | None:
     parts = re.split(r"[._+\-]", v)
-    if not all(p.isdigit() for p in parts):
+    if not all(p.isascii() and p.isdigit() for p in parts):
         return None
     return tuple(int(p) for p in parts)
 

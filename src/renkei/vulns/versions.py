@@ -122,7 +122,7 @@ def semver_key(version: str) -> SemverKey | None:
         # A release sorts after all its pre-releases: flag 1 vs 0.
         return (int(major), int(minor), int(patch), 1, ())
     ids = tuple(
-        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in pre.split(".")
+        (0, int(part), "") if part.isascii() and part.isdigit() else (1, 0, part) for part in pre.split(".")
     )
     return (int(major), int(minor), int(patch), 0, ids)
 

@@ -49,7 +49,7 @@ def create(request: Request, form: Form) -> Response:
             email = field(form, "user")
             owner = members.require_user(p.session, email) if email.strip() else None
             days = field(form, "expires_days", 10).strip()
-            if not days.isdigit():
+            if not (days.isascii() and days.isdigit()) or len(days) > 6:
                 raise UserError(BAD_DAYS)
             issued = members.create_token(
                 p.session, p.clock, organisation=organisation,
