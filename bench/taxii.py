@@ -2,6 +2,7 @@
 
     python bench/taxii.py [--database sqlite|postgresql|both] [--objects 2000]
                           [--objects-large 100000] [--skip-medallion] [--repeat 3]
+                          [--post-only]
 
 Starts ``renkei serve`` (per database, in a throw-away RENKEI_HOME; on PostgreSQL in a
 schema made for the run and dropped after it) and medallion 3.0.0 with its memory backend
@@ -521,11 +522,14 @@ def phase(endpoint: Endpoint, figures: Figures, title: str,
     return value
 
 
-def side_by_side(endpoint: Endpoint, objects: int, repeat: int) -> Figures:
+def side_by_side(endpoint: Endpoint, objects: int, repeat: int, post_only: bool = False,
+                 ) -> Figures:
     figures = Figures()
     warm_up(endpoint)
     figures.post = phase(endpoint, figures, f"POST {objects:,}",
                          lambda: post(endpoint, objects, f"{objects:,} to {endpoint.name}"))
+    if post_only:
+        return figures
     endpoint.loaded()
     figures.page100 = phase(endpoint, figures, f"page {objects:,} at limit 100",
                             lambda: paging(endpoint, 100, objects, repeat)[0])
@@ -543,10 +547,13 @@ def side_by_side(endpoint: Endpoint, objects: int, repeat: int) -> Figures:
     return figures
 
 
-def large(endpoint: Endpoint, objects: int, repeat: int, figures: Figures, small: int) -> None:
+def large(endpoint: Endpoint, objects: int, repeat: int, figures: Figures, small: int,
+          post_only: bool = False) -> None:
     warm_up(endpoint)
     figures.post_large = phase(endpoint, figures, f"POST {objects:,} on a fresh store",
                                lambda: post(endpoint, objects, f"{objects:,}", progress=True))
+    if post_only:
+        return
     endpoint.loaded()
 
     def read() -> float:
@@ -683,6 +690,8 @@ def main() -> None:
     parser.add_argument("--objects-large", type=int, default=100_000,
                         help="renkei-alone collection size (0 skips that phase)")
     parser.add_argument("--skip-medallion", action="store_true")
+    parser.add_argument("--post-only", action="store_true",
+                        help="measure the POST phases alone (no paging, no readers)")
     parser.add_argument("--repeat", type=int, default=3, help="full reads per paging figure")
     parser.add_argument("--workers", type=int, default=1, help="renkei serve --workers")
     parser.add_argument("--no-analyze", action="store_true",
@@ -718,7 +727,7 @@ def main() -> None:
     if not args.skip_medallion:
         try:
             with medallion_server() as endpoint:
-                medallion = side_by_side(endpoint, args.objects, args.repeat)
+                medallion = side_by_side(endpoint, args.objects, args.repeat, args.post_only)
         except Exception as exc:
             console.print(f"[red]medallion {MEDALLION_VERSION} could not be measured[/]: "
                           f"{type(exc).__name__}: {exc}", markup=True)
@@ -729,12 +738,13 @@ def main() -> None:
     for database in databases:
         with renkei_server(database, args.pg_url, f"{database}-small", args.workers) as endpoint:
             endpoint.analyze = analyze_pg
-            ours[database] = side_by_side(endpoint, args.objects, args.repeat)
+            ours[database] = side_by_side(endpoint, args.objects, args.repeat, args.post_only)
         if args.objects_large > 0:
             with renkei_server(database, args.pg_url, f"{database}-large",
                                args.workers) as endpoint:
                 endpoint.analyze = analyze_pg
-                large(endpoint, args.objects_large, args.repeat, ours[database], args.objects)
+                large(endpoint, args.objects_large, args.repeat, ours[database], args.objects,
+                      args.post_only)
     report(medallion, ours, args.objects, args.objects_large)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from renkei.core.tlp import Tlp, marking_definition
-from renkei.sharing import stix
+from renkei.sharing import stix, validation
 from renkei.sharing.stix import SubmissionError
 
 NOW = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
@@ -188,9 +188,13 @@ def test_large_bundles_get_the_same_verdict_from_worker_processes() -> None:
                 "created": "2026-04-01T09:00:00.000Z", "modified": "2026-04-01T09:00:00.000Z",
                 "pattern": f"[ipv4-addr:value = '10.0.{n // 256}.{n % 256}']",
                 "pattern_type": "stix", "valid_from": "2026-04-01T09:00:00Z",
-                "object_marking_refs": [Tlp.GREEN.marking_id], **extra}
+                "object_marking_refs": [Tlp.GREEN.marking_id],
+                # not a plain indicator: the libraries' checks run, in the workers
+                "kill_chain_phases": [{"kill_chain_name": "mitre-attack",
+                                       "phase_name": "command-and-control"}], **extra}
 
     good = [indicator(n) for n in range(400)]
+    assert not validation.proven_indicator(good[0])
     bad = [*good[:250], indicator(250, pattern="[ipv4-addr:value = "), *good[251:]]
     bad[399] = {k: v for k, v in bad[399].items() if k != "id"}
 

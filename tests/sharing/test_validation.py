@@ -288,6 +288,14 @@ def test_each_hostile_object_gets_the_slow_paths_verdict(name: str) -> None:
     assert_same_verdict(bundle(VALID[0], HOSTILE[name]))
 
 
+def test_a_proven_indicator_in_a_bundle_of_another_version_gets_its_schema_checked() -> None:
+    # proven_indicator vouches for the schema check in a bundle of STIX 2.1 only: in a
+    # bundle that says 2.0 the validator checks the object against the 2.0 schemas
+    assert validation.proven_indicator(VALID[1])
+    for version in ("2.0", "2.1", 2.1, None):
+        assert_same_verdict({**bundle(VALID[0], VALID[1]), "spec_version": version})
+
+
 def test_problems_found_in_several_objects_come_in_the_slow_paths_order() -> None:
     objects = [VALID[0], HOSTILE["modified before created"], HOSTILE["custom property"],
                HOSTILE["bad hash in an SCO"], {**VALID[2], "x_a": 1, "valid_from": "x"}]

@@ -11,11 +11,12 @@ before turning the error into a refusal, or the record is rolled back with the r
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from renkei.core import audit, orgs, tlp
@@ -30,6 +31,7 @@ from renkei.sharing.sanitise import OwnData
 from renkei.sharing.sanitise import sanitise as sanitise_bundle
 from renkei.sharing.store import (
     CollectionEntry,
+    HeldVersion,
     PublishedSubmitter,
     SharedCommunity,
     SharedObject,
@@ -39,6 +41,9 @@ from renkei.sharing.store import (
     SubmissionEvent,
     SubmissionState,
     TaxiiCollection,
+    add_shared_objects,
+    held_versions,
+    insert_many,
     mark_superseded,
     record_references,
 )
@@ -374,7 +379,8 @@ def publish_direct(session: Session, clock: Clock, principal: Principal,
             parsed, problems = None, list(invalid.problems)
         objects = [o for o in bundle["objects"] if isinstance(o, dict)
                    and isinstance(o.get("id"), str) and o.get("type") != "marking-definition"]
-        problems += _direct_problems(session, objects, parsed.marking if parsed else Tlp.RED,
+        held = held_versions(session, [o["id"] for o in objects])
+        problems += _direct_problems(objects, held, parsed.marking if parsed else Tlp.RED,
                                      identity_id, hub.id, collection)
         problems += [stix.Problem("recipient_orgs", f"no organisation {i}") for i in
                      sorted(set(named) - _existing_ids(session, Organisation, named))]
@@ -389,37 +395,38 @@ def publish_direct(session: Session, clock: Clock, principal: Principal,
         session.flush()
         raise
     now = clock.now()
-    held = _held_versions(session, [o["id"] for o in objects])
-    fresh = [o for o in objects if (o["id"], _version_of(o, now)) not in held]
-    rows = [SharedObject(stix_id=o["id"], stix_type=o["type"],
-                         spec_version=o.get("spec_version", "2.1"), version=_version_of(o, now),
-                         date_added=now, body=o, owner_org_id=hub.id,
-                         author_user_id=None if o["id"] == identity_id else principal.user_id,
-                         marking=_marking_of(o, parsed.marking).value) for o in fresh]
-    session.add_all(rows)
-    session.flush()
+    versions = {(h.stix_id, h.version): h.row_id for h in held}
+    fresh = [o for o in objects if (o["id"], _version_of(o, now)) not in versions]
+    rows = add_shared_objects(session, [
+        {"stix_id": o["id"], "stix_type": o["type"], "spec_version": o.get("spec_version", "2.1"),
+         "version": _version_of(o, now), "date_added": now, "body": o, "owner_org_id": hub.id,
+         "author_user_id": None if o["id"] == identity_id else principal.user_id,
+         "marking": _marking_of(o, parsed.marking).value} for o in fresh])
     record_references(session, rows)
-    mark_superseded(session, rows)
+    # only an object of which there is more than one version can have a superseded one
+    fresh_ids = Counter(row.stix_id for row in rows)
+    held_ids = {h.stix_id for h in held}
+    mark_superseded(session, [row for row in rows
+                              if row.stix_id in held_ids or fresh_ids[row.stix_id] > 1])
     audience = ([collection.community_id] if collection.community_id is not None
                 else list(session.scalars(select(Community.id))))
-    if rows and audience:
-        session.execute(insert(SharedCommunity), [
+    if audience:
+        insert_many(session, SharedCommunity, [
             {"shared_object_id": row.id, "community_id": c} for row in rows for c in audience])
-    if rows and named:
-        session.execute(insert(SharedRecipientOrg), [
+    if named:
+        insert_many(session, SharedRecipientOrg, [
             {"shared_object_id": row.id, "organisation_id": o} for row in rows for o in named])
-    held_ids = list(held.values())
+    held_rows = list(versions.values())
     in_collection = set(session.scalars(select(CollectionEntry.shared_object_id).where(
         CollectionEntry.collection_id == collection.id,
-        CollectionEntry.shared_object_id.in_(held_ids)))) if held_ids else set()
-    entries = [{"collection_id": collection.id, "shared_object_id": row_id, "date_added": now}
-               for row_id in [r.id for r in rows] + held_ids if row_id not in in_collection]
-    if entries:
-        session.execute(insert(CollectionEntry), entries)
+        CollectionEntry.shared_object_id.in_(held_rows)))) if held_rows else set()
+    insert_many(session, CollectionEntry, [
+        {"collection_id": collection.id, "shared_object_id": row_id, "date_added": now}
+        for row_id in [r.id for r in rows] + held_rows if row_id not in in_collection])
     audit.record(session, clock, action="sharing.publish", actor=principal.actor,
                  target=f"collection:{collection.id}", source=source,
                  organisation_id=principal.organisation_id,
-                 details={"published": len(rows), "already_published": len(held)})
+                 details={"published": len(rows), "already_published": len(versions)})
     session.flush()
     return rows
 
@@ -475,7 +482,7 @@ def _held_versions(session: Session, stix_ids: list[str]) -> dict[tuple[str, dat
     return held
 
 
-def _direct_problems(session: Session, objects: list[dict[str, Any]], default: Tlp,
+def _direct_problems(objects: list[dict[str, Any]], held: list[HeldVersion], default: Tlp,
                      identity_id: str, hub_id: int,
                      collection: TaxiiCollection) -> list[stix.Problem]:
     problems = []
@@ -488,11 +495,9 @@ def _direct_problems(session: Session, objects: list[dict[str, Any]], default: T
         if collection.markings and marking.value not in collection.markings:
             problems.append(stix.Problem(obj["id"], f"this collection does not carry "
                                                     f"{marking.label}"))
-    for chunk in _chunks([o["id"] for o in objects]):
-        taken = session.scalars(select(SharedObject.stix_id).distinct().where(
-            SharedObject.stix_id.in_(chunk), SharedObject.owner_org_id != hub_id))
-        problems += [stix.Problem(t, "this id belongs to another organisation's object")
-                     for t in taken]
+    taken = {h.stix_id for h in held if h.owner_org_id != hub_id}
+    problems += [stix.Problem(t, "this id belongs to another organisation's object")
+                 for t in dict.fromkeys(o["id"] for o in objects) if t in taken]
     return problems
 
 

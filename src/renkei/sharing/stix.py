@@ -140,9 +140,10 @@ def validate_bundle(bundle: dict[str, Any]) -> Parsed:
     """The bundle with its most restrictive marking; SubmissionError listing what is wrong.
 
     The verdicts are those of ``stix2-validator`` and ``stix2.parse``; ``validation`` reaches
-    them on fast paths (see there) and stops once ``MAX_PROBLEMS`` are found. A large bundle
-    is checked in parts by the worker processes when the server started them
-    (``start_workers``): the verdict is the same, problems come part by part."""
+    them on fast paths (see there) and stops once ``MAX_PROBLEMS`` are found. A bundle with
+    many objects that need the libraries' checks is checked in parts by the worker
+    processes when the server started them (``start_workers``): the verdict is the same,
+    problems come part by part."""
     objects = bundle.get("objects")
     if not isinstance(objects, list) or not objects:
         raise SubmissionError([Problem("$.objects", "a bundle needs a non-empty list of objects")])
@@ -154,8 +155,9 @@ def validate_bundle(bundle: dict[str, Any]) -> Parsed:
             problems.append(Problem(f"$.objects[{index}]", "not a JSON object"))
     if problems:
         raise SubmissionError(problems)
-    problems = _problems_in_parts(bundle) if _use_workers(objects) else \
-        object_problems(bundle, 0)
+    proven = {id(obj) for obj in objects if validation.proven_indicator(obj)}
+    problems = _problems_in_parts(bundle) if _use_workers(len(objects) - len(proven)) else \
+        object_problems(bundle, 0, proven)
     seen: set[tuple[str, str]] = set()
     levels: list[Tlp] = []
     for index, obj in enumerate(objects):
@@ -178,14 +180,20 @@ def validate_bundle(bundle: dict[str, Any]) -> Parsed:
     return Parsed(bundle=bundle, marking=tlp.most_restrictive(levels or [Tlp.CLEAR]))
 
 
-def object_problems(bundle: dict[str, Any], offset: int) -> list[Problem]:
+def object_problems(bundle: dict[str, Any], offset: int,
+                    proven: set[int] | None = None) -> list[Problem]:
     """What stix2-validator and stix2 find in a bundle's objects (``offset``: the index of
-    its first object in the whole bundle, for locations by index)."""
+    its first object in the whole bundle, for locations by index; ``proven``: the ``id()``
+    of its objects ``validation.proven_indicator`` vouches for, when known already)."""
+    if proven is None:
+        proven = {id(obj) for obj in bundle["objects"] if validation.proven_indicator(obj)}
     problems = [Problem(_shifted(where, offset), message[:300]) for where, message
-                in islice(validation.validator_problems(bundle), MAX_PROBLEMS)]
+                in islice(validation.validator_problems(bundle, proven), MAX_PROBLEMS)]
     for index, obj in enumerate(bundle["objects"]):
         if len(problems) >= MAX_PROBLEMS:
             break
+        if id(obj) in proven:  # stix2 accepts it
+            continue
         refused = validation.stix2_problem(obj)
         if refused is not None:
             problems.append(Problem(_where(obj, index + offset), refused[:300]))
@@ -203,7 +211,9 @@ def _shifted(where: str, offset: int) -> str:
 
 # --- worker processes for large bundles ------------------------------------------------
 
-PARALLEL_FROM = 200  # objects; below this, a round trip to a worker costs more than it saves
+# objects that need the libraries' checks (not proven_indicator's: those cost ~30 µs each);
+# below this, a round trip to a worker costs more than it saves
+PARALLEL_FROM = 200
 _workers: ProcessPoolExecutor | None = None
 _worker_count = 0
 
@@ -236,8 +246,8 @@ def _warm_up() -> None:
                                    "objects": []})
 
 
-def _use_workers(objects: list[Any]) -> bool:
-    return _workers is not None and len(objects) >= PARALLEL_FROM
+def _use_workers(checked: int) -> bool:
+    return _workers is not None and checked >= PARALLEL_FROM
 
 
 def _problems_in_parts(bundle: dict[str, Any]) -> list[Problem]:

@@ -19,6 +19,7 @@ reads it for the hub's staff only (``service.submitter_of``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -31,15 +32,21 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    any_,
+    bindparam,
     cast,
     false,
     func,
     insert,
     select,
+    text,
     update,
 )
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql import ColumnElement
 
@@ -84,6 +91,95 @@ class SharedObject(Base):
     # True once a newer version of the object has been stored: only such rows need the
     # exact (policy-aware) look for a newer version when TAXII asks for the last one.
     superseded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+@dataclass(frozen=True)
+class HeldVersion:
+    """An object version the store holds, as a write needs to know it."""
+
+    stix_id: str
+    version: datetime
+    row_id: int
+    owner_org_id: int
+
+
+def held_versions(session: Session, stix_ids: list[str]) -> list[HeldVersion]:
+    """Every version held of the objects ``stix_ids`` names. One query with an array on
+    PostgreSQL; elsewhere chunks of an IN list (SQLite binds at most 32,766 values)."""
+    wanted = sorted(set(stix_ids))
+    if not wanted:
+        return []
+    columns = (SharedObject.stix_id, SharedObject.version, SharedObject.id,
+               SharedObject.owner_org_id)
+    if _is_postgresql(session):
+        # an IN list of 500 values is a statement psycopg parses afresh each time
+        chunks = [select(*columns).where(SharedObject.stix_id == any_(
+            bindparam("ids", wanted, type_=postgresql.ARRAY(String))))]
+    else:
+        chunks = [select(*columns).where(SharedObject.stix_id.in_(wanted[start:start + 500]))
+                  for start in range(0, len(wanted), 500)]
+    return [HeldVersion(*row) for stmt in chunks for row in session.execute(stmt)]
+
+
+def add_shared_objects(session: Session, values: list[dict[str, Any]]) -> list[SharedObject]:
+    """Insert new object versions (``SharedObject`` column values, the same keys in each)
+    in bulk, in their order; return them as ``SharedObject`` instances with their ids, for
+    the caller to read (they are not in the session: the rows are written already)."""
+    if not values:
+        return []
+    table = _table(SharedObject)
+    if _is_postgresql(session):
+        ids = sorted(session.scalars(text(
+            "SELECT nextval(pg_get_serial_sequence(:name, 'id')) FROM generate_series(1, :n)"),
+            {"name": table.name, "n": len(values)}))
+        values = [{**row, "id": row_id} for row, row_id in zip(values, ids, strict=True)]
+        insert_many(session, SharedObject, values)
+    else:
+        ids = list(session.scalars(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), values))
+    return [SharedObject(**{"superseded": False, **row, "id": row_id})
+            for row, row_id in zip(values, ids, strict=True)]
+
+
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def insert_many(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """INSERT ``rows`` (dicts with the same keys) into ``model``'s table, values bound by the
+    columns' own types. On PostgreSQL by COPY: an INSERT of many rows is one statement of
+    thousands of parameters, which psycopg parses again in Python for every batch (a third
+    of a TAXII POST's time); COPY streams the rows. Elsewhere by executemany."""
+    if not rows:
+        return
+    table = _table(model)
+    if not _is_postgresql(session):
+        session.execute(insert(table), rows)
+        return
+    session.flush()  # COPY goes past the session: what it refers to must be written first
+    connection = session.connection()
+    dialect = connection.dialect
+    names = list(rows[0])
+    binds = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    quote = dialect.identifier_preparer.quote
+    command = (f"COPY {dialect.identifier_preparer.format_table(table)} "
+               f"({', '.join(quote(name) for name in names)}) FROM STDIN")
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver_error = dialect.loaded_dbapi.Error
+    try:
+        with cursor, cursor.copy(command) as copy:
+            for row in rows:
+                copy.write_row([value if bind is None else bind(value)
+                                for value, bind in zip((row[name] for name in names), binds,
+                                                       strict=True)])
+    except driver_error as error:  # raised as SQLAlchemy raises a failed INSERT's
+        raise DBAPIError.instance(command, None, error, driver_error) from error
+
+
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def mark_superseded(session: Session, rows: list[SharedObject]) -> None:
@@ -304,8 +400,7 @@ def record_references(session: Session, rows: list[SharedObject]) -> None:
     """Keep what each new object version refers to, for the policy's reference check."""
     values = [{"shared_object_id": row.id, "ref_stix_id": ref}
               for row in rows for ref in references(row.body)]
-    if values:
-        session.execute(insert(SharedReference), values)
+    insert_many(session, SharedReference, values)
 
 
 _NOT_REFERENCES = {"created_by_ref", "object_marking_refs"}

@@ -57,6 +57,7 @@ DEFAULT_COLLECTION_ALIAS = "hub"
 COLLECTION_NAMESPACE = uuid.UUID("1d3b4a0e-7f0a-4c55-8a8e-72656e6b6569")
 _STIX_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,249}--[0-9a-fA-F-]{36}")
 _TYPE = re.compile(r"[a-z0-9][a-z0-9-]{0,249}")
+_MAX_ROW = 2**31 - 1  # a cursor's row is an INTEGER id: 32 bits on PostgreSQL
 
 OBJECTS = SharedObject.__table__
 ENTRIES = CollectionEntry.__table__
@@ -88,7 +89,11 @@ def parse_timestamp(text: str, what: str) -> datetime:
                          value=text[:60]) from None
     if value.tzinfo is None:
         raise TaxiiError(400, "{what} needs a time zone (Z): {value}", what=what, value=text[:60])
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00: before the first instant a datetime holds
+        raise TaxiiError(400, "{what} is not a timestamp: {value}", what=what,
+                         value=text[:60]) from None
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,8 @@ class Cursor:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
             micros, row = raw.split(".")
             added = datetime.fromtimestamp(int(micros) / 1_000_000, UTC)
+            if not 0 <= int(row) <= _MAX_ROW:
+                raise ValueError(row)
             return cls(added=added, row=int(row))
         except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError, OSError):
             raise TaxiiError(400, "the next cursor is not one this server gave") from None
@@ -147,10 +154,11 @@ def parse_filters(params: Mapping[str, Sequence[str]], *, default_version: str =
         added_after = parse_timestamp(params["added_after"][-1], "added_after")
     limit = DEFAULT_LIMIT
     if params.get("limit"):
-        text = params["limit"][-1].strip()
-        if not text.isdigit() or int(text) < 1:
+        digits = params["limit"][-1].strip().lstrip("0")
+        # ASCII only: str.isdigit() takes "²", which int() refuses; a long number is many.
+        if not digits or not digits.isascii() or not digits.isdigit():
             raise TaxiiError(400, "limit must be a positive whole number")
-        limit = min(int(text), MAX_LIMIT)
+        limit = MAX_LIMIT if len(digits) > len(str(MAX_LIMIT)) else min(int(digits), MAX_LIMIT)
     cursor = Cursor.decode(params["next"][-1].strip()) if params.get("next") else None
     ids = _values(params, "match[id]")
     if bad := [i for i in ids if not _STIX_ID.fullmatch(i)]:

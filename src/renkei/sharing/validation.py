@@ -30,11 +30,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import numbers
+import operator
 import os
 import re
 import threading
 import types
-from collections.abc import Callable, Iterator, Sized
+from collections.abc import Callable, Container, Iterator, Sized
 from datetime import datetime
 from typing import Any, cast
 
@@ -54,7 +55,7 @@ from stix2patterns.validator import run_validator  # type: ignore[import-untyped
 from stix2validator import validator as sv  # type: ignore[import-untyped]
 from stix2validator.errors import pretty_error  # type: ignore[import-untyped]
 from stix2validator.util import ValidationOptions  # type: ignore[import-untyped]
-from stix2validator.v21 import musts  # type: ignore[import-untyped]
+from stix2validator.v21 import enums, musts  # type: ignore[import-untyped]
 
 Check = Callable[[Any], bool]
 PARSE_FAILURES = (STIXError, ValueError, TypeError, KeyError, AttributeError)
@@ -658,6 +659,46 @@ _PLAIN_VALUES: dict[str, Callable[[Any], bool]] = {
 }
 
 
+_NOT_PLAIN = object()
+
+
+def _plain_indicator_pattern(obj: dict[str, Any]) -> Any:
+    """``plain_indicator``'s verdict, with what it learnt of the pattern on the way:
+    ``_NOT_PLAIN``; or, for a plain indicator, its pattern's inspection data when the fast
+    pattern path read it, None otherwise (not a STIX pattern, or ANTLR judged it)."""
+    if not obj.keys() <= _INDICATOR_KEYS or obj.get("type") != "indicator" \
+            or obj.get("spec_version") != "2.1" or not _canonical_ref(obj.get("id"), "indicator--"):
+        return _NOT_PLAIN
+    if any(key in obj and type(obj[key]) is not str for key in _INDICATOR_TEXTS):
+        return _NOT_PLAIN
+    kind = obj.get("pattern_type")
+    if type(kind) is not str or kind not in _PATTERN_TYPES or not obj.get("pattern"):
+        return _NOT_PLAIN
+    times = {key: _stix2_time(obj[key]) for key in _INDICATOR_TIMES if key in obj}
+    if any(moment is None for moment in times.values()):
+        return _NOT_PLAIN
+    until, since = times.get("valid_until"), times.get("valid_from")
+    if until is not None and (since is None or until <= since):
+        return _NOT_PLAIN
+    if any(key in obj and not check(obj[key]) for key, check in _PLAIN_VALUES.items()):
+        return _NOT_PLAIN
+    if kind != "stix":
+        if "pattern_version" in obj and type(obj["pattern_version"]) is not str:
+            return _NOT_PLAIN
+        return None
+    if obj.get("pattern_version", "2.1") != "2.1":
+        return _NOT_PLAIN
+    data = simple_pattern(obj["pattern"])
+    if data is not None and not object_validator.verify_object(data):
+        return data  # what pattern_errors() would find valid without ANTLR
+    try:
+        if pattern_errors(obj["pattern"], "2.1"):
+            return _NOT_PLAIN
+    except Exception:  # the pattern library crashed: stix2 is left to say how
+        return _NOT_PLAIN
+    return None
+
+
 def plain_indicator(obj: dict[str, Any]) -> bool:
     """True when stix2 is sure to accept ``obj`` as an Indicator, proven without building
     one (about 1 ms each, most of a valid POST): only the properties an ordinary indicator
@@ -665,32 +706,73 @@ def plain_indicator(obj: dict[str, Any]) -> bool:
     references and ids canonical, timestamps plain, ``valid_until`` after ``valid_from``
     and the pattern valid. Anything else is built by stix2 as before, for its verdict and
     its message."""
-    if not obj.keys() <= _INDICATOR_KEYS or obj.get("type") != "indicator" \
-            or obj.get("spec_version") != "2.1" or not _canonical_ref(obj.get("id"), "indicator--"):
+    return _plain_indicator_pattern(obj) is not _NOT_PLAIN
+
+
+# The "must" checks of stix2-validator 3.2.0, by name: what proven_indicator() was worked
+# out against. Another list (another version, other options) turns the proof off.
+_MUSTS_PROVEN_AGAINST = (
+    "timestamp", "timestamp_compare", "observable_timestamp_compare",
+    "object_marking_circular_refs", "granular_markings_circular_refs",
+    "marking_selector_syntax", "observable_object_references", "artifact_mime_type",
+    "character_set", "language", "software_language", "patterns", "cpe_check",
+    "language_contents", "uuid_version_check", "process")
+_PROOF_HOLDS = tuple(getattr(check, "__name__", "") for check in sv._get_musts(_OPTIONS)) \
+    == _MUSTS_PROVEN_AGAINST and not _OPTIONS.interop and not _OPTIONS.schema_dir
+# the identifier schema's UUID: versions 1 to 5 only (and lowercase, as stix2 wants it)
+_SCHEMA_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+_LANG_CODES = frozenset(enums.LANG_CODES)
+_OBSERVABLE_PROPERTIES = {kind: frozenset(enums.OBSERVABLE_PROPERTIES.get(kind, ()))
+                          for kind in enums.OBSERVABLE_TYPES}
+# timestamp_compare's comparisons for an indicator: of the strings, as the check does
+_INDICATOR_COMPARES = [(first, getattr(operator, op), second) for first, op, second in
+                       [("modified", "ge", "created"), *enums.TIMESTAMP_COMPARE.get("indicator", [])]]
+
+
+def _schema_identifier(value: Any, prefix: str) -> bool:
+    return value.startswith(prefix) and _SCHEMA_UUID.fullmatch(value, len(prefix)) is not None
+
+
+def proven_indicator(obj: dict[str, Any]) -> bool:
+    """True when ``obj`` is a plain indicator (``plain_indicator``: stix2 accepts it, no
+    "should" check raises) on which the validator's schema check, in a bundle of STIX 2.1,
+    and its "must" checks are sure to find nothing; so none of them needs to run.
+
+    On top of being plain, that takes: ``created``, ``modified`` and ``valid_from`` present,
+    the first two to the millisecond; ids and references of a UUID version 1 to 5;
+    ``confidence`` 0 to 100; ``lang`` a code the validator knows; ``modified`` not before
+    ``created`` and ``valid_until`` after ``valid_from`` as strings (the validator compares
+    the text); and a pattern the fast pattern path read, naming only observable types and
+    properties of the STIX 2.1 specification. The other "must" checks look at properties or
+    object types a plain indicator does not have. The tests hold each claim to the
+    libraries' own verdicts."""
+    if not _PROOF_HOLDS:
         return False
-    if any(key in obj and type(obj[key]) is not str for key in _INDICATOR_TEXTS):
+    data = _plain_indicator_pattern(obj)
+    if data is _NOT_PLAIN or "valid_from" not in obj:
         return False
-    kind = obj.get("pattern_type")
-    if type(kind) is not str or kind not in _PATTERN_TYPES or not obj.get("pattern"):
+    created, modified = obj.get("created"), obj.get("modified")
+    if created is None or modified is None or len(created) < 24 or created[19] != "." \
+            or len(modified) < 24 or modified[19] != ".":  # plain: .fff...Z, or no fraction
         return False
-    times = {key: _stix2_time(obj[key]) for key in _INDICATOR_TIMES if key in obj}
-    if any(moment is None for moment in times.values()):
+    if not _schema_identifier(obj["id"], "indicator--") \
+            or ("created_by_ref" in obj and not _schema_identifier(obj["created_by_ref"], "identity--")) \
+            or not all(_schema_identifier(ref, "marking-definition--")
+                       for ref in obj.get("object_marking_refs", ())):
         return False
-    until, since = times.get("valid_until"), times.get("valid_from")
-    if until is not None and (since is None or until <= since):
+    if not 0 <= obj.get("confidence", 0) <= 100 or obj.get("lang", "en") not in _LANG_CODES:
         return False
-    if any(key in obj and not check(obj[key]) for key, check in _PLAIN_VALUES.items()):
-        return False
-    if obj["pattern_type"] == "stix":
-        if obj.get("pattern_version", "2.1") != "2.1":
+    for first, compare, second in _INDICATOR_COMPARES:
+        if first in obj and second in obj and not compare(obj[first], obj[second]):
             return False
-        try:
-            if pattern_errors(obj["pattern"], "2.1"):
-                return False
-        except Exception:  # the pattern library crashed: stix2 is left to say how
-            return False
-    elif "pattern_version" in obj and type(obj["pattern_version"]) is not str:
+    if obj["pattern_type"] != "stix":
+        return True
+    if data is None:  # ANTLR read it: the patterns check runs
         return False
+    for kind, comparisons in data.comparisons.items():
+        known = _OBSERVABLE_PROPERTIES.get(kind)
+        if known is None or any(path[0] not in known for path, _op, _value in comparisons):
+            return False
     return True
 
 
@@ -753,9 +835,12 @@ def _bundle_checks(bundle: dict[str, Any], checks: list[Any]) -> list[Any]:
     return found
 
 
-def validator_problems(bundle: dict[str, Any]) -> Iterator[tuple[str, str]]:
+def validator_problems(bundle: dict[str, Any], proven: Container[int] = frozenset(),
+                       ) -> Iterator[tuple[str, str]]:
     """What ``stix2validator.validate_parsed_json(bundle)`` finds wrong, each located, in
     its order; lazily, so that a hostile bundle costs no more than the problems shown.
+    ``proven``: the ``id()`` of objects ``proven_indicator`` vouches for, whose checks are
+    skipped (their schema check only in a bundle of STIX 2.1, as the proof assumes).
 
     Where the validator raised (a bundle without an id, an object without a type, a check
     that crashes on odd input) the slow path rejected the bundle with one unlocated problem,
@@ -771,6 +856,8 @@ def validator_problems(bundle: dict[str, Any]) -> Iterator[tuple[str, str]]:
             if not isinstance(obj, dict) or "type" not in obj:
                 yield f"$.objects[{index}]", "Each object in bundle must have a 'type' property."
                 continue
+            if version == "2.1" and id(obj) in proven:
+                continue
             yield from _schema_problems(obj, version, fallback)
     try:
         texts = [pretty_error(e, _OPTIONS.verbose) for e in _bundle_checks(bundle, _MUSTS)]
@@ -778,7 +865,7 @@ def validator_problems(bundle: dict[str, Any]) -> Iterator[tuple[str, str]]:
         texts = []
         yield fallback, failure(error)
     yield from (located(text, fallback) for text in texts)
-    objects = list(stix_objects(bundle))
+    objects = [obj for obj in stix_objects(bundle) if id(obj) not in proven]
     for obj in objects:
         try:
             texts = must_messages(obj)
