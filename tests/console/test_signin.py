@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from renkei.console import sessions, throttle, totp
 from renkei.core.models import AuditEvent, User
+from renkei.core.time import FixedClock
 from tests.console.conftest import PASSWORD, Hub, csrf_of
 
 
@@ -97,7 +99,7 @@ def test_the_previous_and_next_steps_are_accepted(hub: Hub) -> None:
 def test_wrong_passwords_are_throttled_per_account_with_the_same_answer(hub: Hub) -> None:
     email = hub.add_user()
     client = hub.client()
-    for _ in range(throttle.MAX_PER_ACCOUNT):
+    for _ in range(throttle.MAX_PER_ACCOUNT_AND_SOURCE):
         wrong = client.post("/login", data={"email": email, "password": "wrong password 123"})
         assert wrong.status_code == 400
     before = last_event_id(hub)
@@ -115,7 +117,7 @@ def test_wrong_codes_count_towards_the_throttle(hub: Hub) -> None:
     client = hub.client()
     client.post("/login", data={"email": email, "password": PASSWORD})
     csrf = csrf_of(client.get("/login/totp"))
-    for _ in range(throttle.MAX_PER_ACCOUNT):
+    for _ in range(throttle.MAX_PER_ACCOUNT_AND_SOURCE):
         assert client.post("/login/totp", data={"code": "123456", "csrf": csrf}).status_code == 400
     hub.tick()
     code = totp.code_at(hub.secrets[email], hub.clock.now())
@@ -147,3 +149,19 @@ def test_sign_out_ends_the_session(hub: Hub) -> None:
     assert answer.headers["location"] == "/login"
     client.cookies.set("renkei_session", cookie)
     assert client.get("/").status_code == 303
+
+
+def test_a_stranger_elsewhere_cannot_lock_an_account_out(db_session: Session,
+                                                         clock: FixedClock) -> None:
+    """Failures from one source close that pair only; only a flood from many sources closes
+    the account everywhere."""
+    email = "admin@hub.example"
+    for _ in range(throttle.MAX_PER_ACCOUNT_AND_SOURCE):
+        throttle.record_failure(db_session, clock, email=email, source="203.0.113.9")
+    assert throttle.is_throttled(db_session, clock, email=email,
+                                 source="203.0.113.9") == "account"
+    assert throttle.is_throttled(db_session, clock, email=email, source="192.0.2.1") is None
+    for number in range(throttle.MAX_PER_ACCOUNT):
+        throttle.record_failure(db_session, clock, email=email, source=f"198.51.100.{number}")
+    assert throttle.is_throttled(db_session, clock, email=email,
+                                 source="192.0.2.1") == "account-everywhere"
