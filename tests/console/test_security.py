@@ -154,3 +154,21 @@ def test_chart_is_an_image_and_refuses_anything_but_svg() -> None:
     assert markup.startswith('<img class="chart" alt="a &#34;chart&#34; &lt;b&gt;"')
     with pytest.raises(ValueError, match="svg"):
         web.chart("<script>alert(1)</script>", "x")
+
+
+def test_nul_characters_never_reach_the_database(hub: Hub) -> None:
+    """A NUL in a page's URL is refused; one in a form is dropped (PostgreSQL keeps none)."""
+    client = hub.client()
+    assert client.get("/login?next=/%00").status_code == 400
+    email = hub.add_user()
+    hub.sign_in(client, email)
+    assert client.get("/admin/audit?actor=x%00y").status_code == 400
+    stranger = hub.client()
+    answer = stranger.post("/login", data={"email": "a\x00@b.example", "password": "x\x00y"})
+    assert answer.status_code == 400  # a wrong password, not a server error
+
+
+def test_an_anonymous_post_is_sent_to_sign_in_unread(hub: Hub) -> None:
+    answer = hub.client().post("/admin/users", data={"email": "x@y.example", "csrf": "x"},
+                               files={"file": ("big.bin", b"\0" * 100_000)})
+    assert answer.status_code in (303, 403)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from renkei.console import sessions, throttle, totp
@@ -148,7 +149,15 @@ def check_code(session: Session, clock: Clock, pending: ConsoleSession, user: Us
     step = totp.accepted_step(user.totp_secret, code, clock.now(), after=user.totp_last_step)
     if step is None:
         raise _refuse_code(session, clock, user, source, "mismatch-or-reused")
-    user.totp_last_step = step
+    # One conditional UPDATE claims the step, so two requests racing with the same code
+    # cannot both pass: the second finds the step taken and is refused as a reuse.
+    claimed = session.execute(
+        update(User).where(User.id == user.id, or_(User.totp_last_step.is_(None),
+                                                   User.totp_last_step < step))
+        .values(totp_last_step=step).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise _refuse_code(session, clock, user, source, "reused")
+    session.refresh(user)
     return _activate(session, clock, pending, user, source=source, user_agent=user_agent)
 
 

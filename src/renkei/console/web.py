@@ -67,6 +67,7 @@ CSRF_FIELD = "csrf"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_FORM_FIELDS = 200
+ANONYMOUS_FORMS = frozenset({"/login", "/language"})  # read before anyone is signed in
 NEXT_MAX_CHARS = 500
 
 # No inline script or style anywhere; images may be data: URIs (charts, the QR code).
@@ -117,10 +118,22 @@ async def on_page_exit(_: Request, error: Exception) -> Response:
 
 
 async def form_data(request: Request) -> FormData:
-    """The submitted form (empty for GET); bounded in fields, the body by the app's Guard."""
+    """The submitted form (empty for GET); bounded in fields, the body by the app's Guard.
+
+    Without a session cookie only the sign-in form is read: any other page answers such a
+    POST with a redirect to sign in, so its body (files included) is never parsed for an
+    anonymous caller. NUL characters are dropped: no text may hold one (PostgreSQL keeps
+    none), and a page never needs one."""
     if request.method not in UNSAFE_METHODS:
         return FormData()
-    return await request.form(max_fields=MAX_FORM_FIELDS, max_files=10)
+    if SESSION_COOKIE not in request.cookies and request.url.path not in ANONYMOUS_FORMS:
+        return FormData()
+    form = await request.form(max_fields=MAX_FORM_FIELDS, max_files=10)
+    items = form.multi_items()
+    if not any(isinstance(value, str) and "\x00" in value for _, value in items):
+        return form
+    return FormData([(key, value.replace("\x00", "") if isinstance(value, str) else value)
+                     for key, value in items])
 
 
 Form = Annotated[FormData, Depends(form_data)]

@@ -385,10 +385,9 @@ class Guard:
             await self.app(scope, receive, send)
             return
         path = str(scope.get("path", ""))
-        if path.startswith(API_PREFIXES) and ("\x00" in path
-                                              or b"%00" in scope.get("query_string", b"")):
-            # No text may hold one (PostgreSQL keeps none): refused before any route runs.
-            # (The console's pages drop control characters from what they are given.)
+        if "\x00" in path or b"%00" in scope.get("query_string", b""):
+            # No text may hold one (PostgreSQL keeps none): refused before any route runs,
+            # on the console's pages as on the API's.
             nul = error_response(Request(scope), 400, NUL_IN_URL, {})
             await nul(scope, _no_receive, _secured(send, SECURITY_HEADERS))
             return

@@ -22,7 +22,7 @@ from renkei.console.panels import Panel
 from renkei.console.web import Form, Page, page
 from renkei.core import orgs
 from renkei.core.errors import UserError
-from renkei.core.http import RowId
+from renkei.core.http import MAX_ID, RowId
 from renkei.core.i18n import gettext_noop
 from renkei.core.text import visible
 from renkei.logs import page_charts, reads, report, upload
@@ -108,7 +108,7 @@ def _filter(category: str, src: str, outcome: str, log: int | None) -> reads.Ale
 @router.get("/alerts")
 def alerts(request: Request, category: str = Query("", max_length=40),
            src: str = Query("", max_length=100), outcome: str = Query("", max_length=10),
-           log: int | None = Query(None, ge=1, le=2**63 - 1),
+           log: int | None = Query(None, ge=1, le=MAX_ID),
            page_number: int = Query(1, alias="page", ge=1, le=10_000)) -> Response:
     with page(request) as p:
         wanted = _filter(category, src, outcome, log)

@@ -22,6 +22,7 @@ from renkei.console.panels import Panel
 from renkei.console.web import Form, Page, PageExit, page
 from renkei.core import audit, orgs
 from renkei.core.errors import UserError
+from renkei.core.http import RowId
 from renkei.core.i18n import gettext_noop
 from renkei.core.models import Scope
 from renkei.logs import charts
@@ -198,7 +199,7 @@ def set_status(request: Request, form: Form) -> Response:
 
 
 @router.get("/evidence/{evidence_id}")
-def evidence(request: Request, evidence_id: int) -> Response:
+def evidence(request: Request, evidence_id: RowId) -> Response:
     with page(request) as p:
         try:
             row = statuses.evidence_file(p.session, evidence_id)
@@ -233,7 +234,7 @@ def audit_list(request: Request) -> Response:
 
 
 @router.get("/assessments/{assessment_id}")
-def assessment(request: Request, assessment_id: int) -> Response:
+def assessment(request: Request, assessment_id: RowId) -> Response:
     with page(request) as p:
         try:
             found = audits.assessment_by_id(p.session, assessment_id,

@@ -395,9 +395,9 @@ def when_of(text: str) -> datetime | None:
         return None
     try:
         found = datetime.fromisoformat(value[:40])
-    except ValueError:
+        return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: past year 1 or 9999 once in UTC
         raise UserError(BAD_TIME, value=value[:40]) from None
-    return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
 
 
 @router.post("/objects/{stix_id}/sightings")

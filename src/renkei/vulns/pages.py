@@ -22,6 +22,7 @@ from renkei.console.panels import Panel
 from renkei.console.web import Form, Page, PageExit, page
 from renkei.core import audit, orgs
 from renkei.core.errors import UserError
+from renkei.core.http import RowId
 from renkei.core.i18n import gettext_noop
 from renkei.core.models import Scope
 from renkei.logs import charts
@@ -249,7 +250,7 @@ def feeds(request: Request) -> Response:
 
 
 @router.get("/feeds/{import_id}")
-def feed_problems(request: Request, import_id: int) -> Response:
+def feed_problems(request: Request, import_id: RowId) -> Response:
     with page(request) as p:
         if not _is_staff(p):
             raise _forbid(p, HUB_ONLY)

@@ -34,7 +34,7 @@ def audit_log(request: Request) -> Response:
     with admin_page(request) as p:
         events = audit.search(p.session, actor=actor, action=action, since=since,
                               until=until + timedelta(days=1) if until else None,
-                              before_id=int(before) if before.isascii() and before.isdigit() and len(before) <= 12 else None,
+                              before_id=int(before) if before.isascii() and before.isdigit() and len(before) <= 9 else None,
                               limit=PAGE_SIZE + 1)
         more = len(events) > PAGE_SIZE
         events = events[:PAGE_SIZE]
