@@ -273,8 +273,9 @@ def serve(
             except UserError as exc:
                 _fail(exc.translate(translator(config.lang)), translator(config.lang))
         Database.from_config(config).dispose()  # migrate once, before any worker starts
-        typer.echo(f"renkei {__version__}: TAXII 2.1 at http://{host}:{port}/taxii2/, "
-                   f"REST API at http://{host}:{port}/api/v1/ (docs at /docs)", err=True)
+        typer.echo(f"renkei {__version__}: console at http://{host}:{port}/, TAXII 2.1 at "
+                   f"http://{host}:{port}/taxii2/, REST API at http://{host}:{port}/api/v1/ "
+                   f"(docs at /docs)", err=True)
         if workers > 1:
             uvicorn.run("renkei.app:create_app", factory=True, host=host, port=port,
                         workers=workers, access_log=access_log, log_level="warning")
