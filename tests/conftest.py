@@ -14,6 +14,7 @@ Fixtures:
 ``db_engine``         the migrated session-wide engine (read-only use, please)
 ``database_url``      URL of that migrated database
 ``empty_database_url`` a fresh, unmigrated database for this test alone
+``new_database_url``  makes fresh databases for a module's or the session's app to commit to
 ``renkei_home``       RENKEI_HOME and RENKEI_DATABASE_URL for running the real ``renkei``
 ``clock``             a FixedClock at 2026-04-01 09:00 UTC (the start of a fiscal year)
 ``dialect``           "sqlite" or "postgresql"
@@ -24,7 +25,7 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -173,6 +174,31 @@ def empty_database_url(
     name, url = _pg_schemas.create()
     yield url
     _pg_schemas.drop(name)
+
+
+@pytest.fixture(scope="session")
+def new_database_url(
+    tmp_path_factory: pytest.TempPathFactory, _pg_schemas: _PostgresSchemas | None
+) -> Iterator[Callable[[str], str]]:
+    """Makes a database of the suite's kind that nothing has touched, ``new_database_url(name)``:
+    a SQLite file ``name``.db or a PostgreSQL schema, dropped when the session ends.
+
+    For an app that a module or the whole session shares (a served hub, the fuzzed API): it
+    commits for real, so it may not use the rolled-back shared database.
+    """
+    schemas: list[str] = []
+
+    def make(name: str) -> str:
+        if _pg_schemas is None:
+            return f"sqlite:///{tmp_path_factory.mktemp(name) / f'{name}.db'}"
+        schema, url = _pg_schemas.create()
+        schemas.append(schema)
+        return url
+
+    yield make
+    for schema in schemas:
+        if _pg_schemas is not None:
+            _pg_schemas.drop(schema)
 
 
 @pytest.fixture(autouse=True)

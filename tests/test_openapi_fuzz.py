@@ -13,7 +13,7 @@ the point: later operations meet what earlier ones made. Reproducible: a fixed s
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,15 +67,9 @@ fuzzing = _schema(DOCUMENT, "fuzzing")
 
 
 @pytest.fixture(scope="module")
-def fuzz_database_url(tmp_path_factory: pytest.TempPathFactory,
-                      _pg_schemas: object) -> Iterator[str]:
+def fuzz_database_url(new_database_url: Callable[[str], str]) -> str:
     """A database of the suite's kind for this module alone (the app commits to it)."""
-    if _pg_schemas is None:
-        yield f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"
-        return
-    name, url = _pg_schemas.create()  # type: ignore[attr-defined]
-    yield url
-    _pg_schemas.drop(name)  # type: ignore[attr-defined]
+    return new_database_url("fuzz")
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from renkei.core.models import Role
 from renkei.sharing import pages as sharing_pages
 from renkei.sharing import stix
 from tests.console.conftest import Hub, csrf_of
+from tests.console.signed_in import signed_in
 from tests.message_templates import page_templates, templates
 
 TEMPLATES = Path(renkei.__file__).parent / "console" / "templates"
@@ -41,12 +42,7 @@ def people(hub: Hub) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def clients(hub: Hub, people: dict[str, str]) -> dict[str, TestClient]:
-    signed = {}
-    for who, email in people.items():
-        client = hub.client()
-        assert hub.sign_in(client, email).status_code == 303
-        signed[who] = client
-    return signed
+    return signed_in(hub, people)
 
 
 def submit(client: TestClient, **fields: str) -> int:

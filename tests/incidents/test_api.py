@@ -5,30 +5,23 @@ not by id, not in lists, not in counts or metrics."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
-from renkei.app import create_app
-from renkei.core import members, orgs
-from renkei.core.config import load_config
-from renkei.core.db import Database
-from renkei.core.models import Role
-from renkei.core.time import SystemClock
+from renkei.core import members
+from renkei.core.models import Organisation, Role
+from renkei.core.time import Clock
+from tests.hub_fixtures import ApiHub, api_client, seed_hub
 from tests.incidents.conftest import PASSWORD
 
+TOKENS = {"hub": "read,submit", "acme": "read,submit", "peer": "read,submit",
+          "acme-reader": "read"}
 
-@dataclass
-class Hub:
-    client: TestClient
-    tokens: dict[str, str]
 
-    def as_(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
-
+class Hub(ApiHub):
     def open(self, who: str = "hub", **body: object) -> dict[str, object]:
         fields = {"title": "Phishing", "severity": "high", "category": "fraud",
                   "organisations": ["Acme Bank"], **body}
@@ -37,26 +30,16 @@ class Hub:
         return dict(response.json())
 
 
+def _analyst(s: Session, clock: Clock, made: dict[str, Organisation]) -> None:
+    members.add_user(s, clock, organisation=made["hub"], email="analyst@hub.example",
+                     role=Role.HUB_ANALYST, password=PASSWORD)
+
+
 @pytest.fixture
 def hub(tmp_path: Path, empty_database_url: str) -> Iterator[Hub]:
-    clock = SystemClock()
-    db = Database(empty_database_url)
-    tokens = {}
-    with db.session() as s:
-        made = {"hub": orgs.add(s, clock, "Hub", hub=True),
-                "acme": orgs.add(s, clock, "Acme Bank", communities=["finance"]),
-                "peer": orgs.add(s, clock, "Peer Bank", communities=["finance"])}
-        members.add_user(s, clock, organisation=made["hub"], email="analyst@hub.example",
-                         role=Role.HUB_ANALYST, password=PASSWORD)
-        for who, scopes in (("hub", "read,submit"), ("acme", "read,submit"),
-                            ("peer", "read,submit"), ("acme-reader", "read")):
-            tokens[who] = members.create_token(s, clock, organisation=made[who.split("-")[0]],
-                                               scopes=scopes).token
-    db.dispose()
-    config = load_config({"RENKEI_HOME": str(tmp_path),
-                          "RENKEI_DATABASE_URL": empty_database_url})
-    with TestClient(create_app(config, validation_workers=1)) as client:
-        yield Hub(client, tokens)
+    tokens = seed_hub(empty_database_url, ("hub", "acme", "peer"), TOKENS, then=_analyst)
+    with api_client(tmp_path, empty_database_url) as client:
+        yield Hub(client, tokens, empty_database_url)
 
 
 def test_the_hub_handles_an_incident(hub: Hub) -> None:

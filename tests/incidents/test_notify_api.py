@@ -5,35 +5,24 @@ member or a reader gets in nowhere and learns nothing of anyone's contacts."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from renkei.app import create_app
-from renkei.core import members, orgs
-from renkei.core.config import load_config
 from renkei.core.db import Database
 from renkei.core.models import AuditEvent
-from renkei.core.time import SystemClock
+from tests.hub_fixtures import ApiHub, api_client, seed_hub
 
 BASE = "/api/v1/incidents"
 PEER_EMAIL = "soc@peer.example"
 PEER_HOOK = "https://hooks.peer.example/renkei?k=1"
+TOKENS = {"hub": "read,submit", "hub-reader": "read", "acme": "read,submit",
+          "acme-reader": "read"}
 
 
-@dataclass
-class Hub:
-    client: TestClient
-    tokens: dict[str, str]
-    database_url: str
-
-    def as_(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
-
+class Hub(ApiHub):
     def call(self, who: str, method: str, path: str, body: Any = None) -> Any:
         return self.client.request(method, f"{BASE}{path}", json=body, headers=self.as_(who))
 
@@ -49,21 +38,8 @@ class Hub:
 
 @pytest.fixture
 def hub(tmp_path: Path, empty_database_url: str) -> Iterator[Hub]:
-    clock = SystemClock()
-    db = Database(empty_database_url)
-    tokens = {}
-    with db.session() as s:
-        made = {"hub": orgs.add(s, clock, "Hub", hub=True),
-                "acme": orgs.add(s, clock, "Acme Bank", communities=["finance"]),
-                "peer": orgs.add(s, clock, "Peer Bank", communities=["finance"])}
-        for who, scopes in (("hub", "read,submit"), ("hub-reader", "read"),
-                            ("acme", "read,submit"), ("acme-reader", "read")):
-            tokens[who] = members.create_token(s, clock, organisation=made[who.split("-")[0]],
-                                               scopes=scopes).token
-    db.dispose()
-    config = load_config({"RENKEI_HOME": str(tmp_path),
-                          "RENKEI_DATABASE_URL": empty_database_url})
-    with TestClient(create_app(config, validation_workers=1)) as client:
+    tokens = seed_hub(empty_database_url, ("hub", "acme", "peer"), TOKENS)
+    with api_client(tmp_path, empty_database_url) as client:
         yield Hub(client, tokens, empty_database_url)
 
 

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,15 +58,9 @@ def start_server(home: Path, database_url: str, port: int) -> subprocess.Popen[b
 
 
 @pytest.fixture(scope="session")
-def hub_database_url(tmp_path_factory: pytest.TempPathFactory,
-                     _pg_schemas: object) -> Iterator[str]:
+def hub_database_url(new_database_url: Callable[[str], str]) -> str:
     """A database of the suite's kind for the server (committed data, its own schema)."""
-    if _pg_schemas is None:
-        yield f"sqlite:///{tmp_path_factory.mktemp('hub') / 'hub.db'}"
-        return
-    name, url = _pg_schemas.create()  # type: ignore[attr-defined]
-    yield url
-    _pg_schemas.drop(name)  # type: ignore[attr-defined]
+    return new_database_url("hub")
 
 
 @pytest.fixture(scope="session")

@@ -4,19 +4,12 @@ that belong to one member, the hub's advisories; and attempts to read another me
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from fastapi.testclient import TestClient
 
-from renkei.app import create_app
-from renkei.core import members, orgs
-from renkei.core.config import load_config
-from renkei.core.db import Database
-from renkei.core.time import SystemClock
 from renkei.vulns.ingest import import_records
 from renkei.vulns.model import (
     Advisory,
@@ -27,8 +20,12 @@ from renkei.vulns.model import (
     Severity,
     Source,
 )
+from tests.hub_fixtures import ApiHub as Hub
+from tests.hub_fixtures import api_client, seed_hub
 
 REQUIREMENTS = b"django==4.2.1\nrequests==2.32.0\n"
+TOKENS = {"hub": "read,submit,admin", "acme": "read,submit", "telco": "read,submit",
+          "acme-reader": "read"}
 
 
 def django() -> Advisory:
@@ -40,35 +37,12 @@ def django() -> Advisory:
             RangeEvent(EventKind.INTRODUCED, "4.2"), RangeEvent(EventKind.FIXED, "4.2.8"))),)),))
 
 
-@dataclass
-class Hub:
-    client: TestClient
-    tokens: dict[str, str]
-
-    def as_(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
-
-
 @pytest.fixture
 def hub(tmp_path: Path, empty_database_url: str) -> Iterator[Hub]:
-    clock = SystemClock()
-    db = Database(empty_database_url)
-    tokens = {}
-    with db.session() as s:
-        made = {"hub": orgs.add(s, clock, "Hub", hub=True),
-                "acme": orgs.add(s, clock, "Acme Bank", communities=["finance"]),
-                "telco": orgs.add(s, clock, "Telco", communities=["telecom"])}
-        for who, scopes in (("hub", "read,submit,admin"), ("acme", "read,submit"),
-                            ("telco", "read,submit"), ("acme-reader", "read")):
-            org = made[who.split("-")[0]]
-            tokens[who] = members.create_token(s, clock, organisation=org,
-                                               scopes=scopes).token
-        import_records(s, clock, [django()])
-    db.dispose()
-    config = load_config({"RENKEI_HOME": str(tmp_path),
-                          "RENKEI_DATABASE_URL": empty_database_url})
-    with TestClient(create_app(config, validation_workers=1)) as client:
-        yield Hub(client, tokens)
+    tokens = seed_hub(empty_database_url, ("hub", "acme", "telco"), TOKENS,
+                      then=lambda s, clock, _made: import_records(s, clock, [django()]))
+    with api_client(tmp_path, empty_database_url) as client:
+        yield Hub(client, tokens, empty_database_url)
 
 
 def test_match_an_inventory_without_storing_it(hub: Hub) -> None:

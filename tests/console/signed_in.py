@@ -1,0 +1,19 @@
+"""Browsers signed in as the people a module's page tests act as, one browser each."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastapi.testclient import TestClient
+
+from tests.console.conftest import Hub
+
+
+def signed_in(hub: Hub, people: Mapping[str, str]) -> dict[str, TestClient]:
+    """A client (cookies of its own) for each person, who: e-mail, past both factors."""
+    clients = {}
+    for who, email in people.items():
+        client = hub.client()
+        assert hub.sign_in(client, email).status_code == 303
+        clients[who] = client
+    return clients
