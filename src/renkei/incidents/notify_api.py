@@ -5,20 +5,25 @@ The hub's staff only, as on the command line: reading needs the read scope, a ch
 submit scope. A member is refused (403, audited) before anything is looked up, so it
 learns nothing of any contact or webhook, its own or another's. A webhook's signing
 secret is in the answer to its creation only. The rules live in ``incidents.notify``;
-these routes only translate. ``api.router`` includes this router before its
-``/{incident_id}`` routes, which would otherwise take ``contacts`` for an incident's id.
+these routes only translate, both kinds through one shape (``_Targets``). ``api.router``
+includes this router before its ``/{incident_id}`` routes, which would otherwise take
+``contacts`` for an incident's id.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from renkei.core.http import Body, RowId, work
 from renkei.core.models import Scope
+from renkei.core.time import Clock
 from renkei.incidents import notify
 from renkei.incidents.service import Caller
 from renkei.incidents.store import IncidentContact, IncidentWebhook
@@ -70,57 +75,88 @@ def _webhook(row: IncidentWebhook, organisation: str) -> WebhookOut:
                       created_at=row.created_at, created_by=row.created_by)
 
 
+def _add_contact(session: Session, clock: Clock, caller: Caller, body: ContactIn) -> ContactOut:
+    row = notify.add_contact(session, clock, caller, body.organisation, body.email,
+                             lang=body.lang)
+    return _contact(row, body.organisation.strip())
+
+
+def _add_webhook(session: Session, clock: Clock, caller: Caller,
+                 body: WebhookIn) -> WebhookCreated:
+    row, secret = notify.add_webhook(session, clock, caller, body.organisation, body.url)
+    return WebhookCreated(**_webhook(row, body.organisation.strip()).model_dump(),
+                          secret=secret)
+
+
+RowT = TypeVar("RowT")
+InT = TypeVar("InT", bound=Body)
+OutT = TypeVar("OutT", bound=BaseModel)
+NewT = TypeVar("NewT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class _Targets(Generic[RowT, InT, OutT, NewT]):
+    """One kind of place a member is told of its incidents at (contacts, webhooks): what
+    differs is ``notify``'s functions for it and the shape of its answers; the routes' shape
+    is here once, so the kinds cannot drift apart: a list needs the read scope, an addition
+    or a removal the submit scope, and every answer names the member."""
+
+    listed: Callable[[Session, Clock, Caller, str | None], list[tuple[RowT, str]]]
+    added: Callable[[Session, Clock, Caller, InT], NewT]
+    removed: Callable[[Session, Clock, Caller, int], tuple[RowT, str]]
+    shown: Callable[[RowT, str], OutT]
+
+    def list_all(self, request: Request, organisation: str | None) -> list[OutT]:
+        with work(request) as w:
+            rows = self.listed(w.session, w.clock, Caller.of(w.principal, w.source), organisation)
+            return [self.shown(row, name) for row, name in rows]
+
+    def add(self, request: Request, body: InT) -> NewT:
+        with work(request, Scope.SUBMIT) as w:
+            return self.added(w.session, w.clock, Caller.of(w.principal, w.source), body)
+
+    def remove(self, request: Request, row_id: int) -> OutT:
+        with work(request, Scope.SUBMIT) as w:
+            row, name = self.removed(w.session, w.clock, Caller.of(w.principal, w.source), row_id)
+            return self.shown(row, name)
+
+
+CONTACTS = _Targets(notify.contact_list, _add_contact, notify.remove_contact, _contact)
+WEBHOOKS = _Targets(notify.webhook_list, _add_webhook, notify.remove_webhook, _webhook)
+
+
 @router.get("/contacts", summary="Members' addresses for incident notifications (the hub's "
             "staff)", response_model=list[ContactOut])
 def list_contacts(request: Request, organisation: OrganisationQuery = None) -> list[ContactOut]:
-    with work(request) as w:
-        rows = notify.contact_list(w.session, w.clock, Caller.of(w.principal, w.source),
-                                   organisation)
-        return [_contact(row, name) for row, name in rows]
+    return CONTACTS.list_all(request, organisation)
 
 
 @router.post("/contacts", summary="Add a member's address for incident notifications (the "
              "hub's staff)", status_code=201, response_model=ContactOut)
 def add_contact(body: ContactIn, request: Request) -> ContactOut:
-    with work(request, Scope.SUBMIT) as w:
-        row = notify.add_contact(w.session, w.clock, Caller.of(w.principal, w.source),
-                                 body.organisation, body.email, lang=body.lang)
-        return _contact(row, body.organisation.strip())
+    return CONTACTS.add(request, body)
 
 
 @router.delete("/contacts/{contact_id}", summary="Remove a member's notification address "
                "(the hub's staff)", response_model=ContactOut)
 def remove_contact(contact_id: RowId, request: Request) -> ContactOut:
-    with work(request, Scope.SUBMIT) as w:
-        row, name = notify.remove_contact(w.session, w.clock,
-                                          Caller.of(w.principal, w.source), contact_id)
-        return _contact(row, name)
+    return CONTACTS.remove(request, contact_id)
 
 
 @router.get("/webhooks", summary="Members' active webhooks, never their secrets (the hub's "
             "staff)", response_model=list[WebhookOut])
 def list_webhooks(request: Request, organisation: OrganisationQuery = None) -> list[WebhookOut]:
-    with work(request) as w:
-        rows = notify.webhook_list(w.session, w.clock, Caller.of(w.principal, w.source),
-                                   organisation)
-        return [_webhook(row, name) for row, name in rows]
+    return WEBHOOKS.list_all(request, organisation)
 
 
 @router.post("/webhooks", summary="Add a member's webhook; the answer holds its signing "
              "secret, this once (the hub's staff)", status_code=201,
              response_model=WebhookCreated)
 def add_webhook(body: WebhookIn, request: Request) -> WebhookCreated:
-    with work(request, Scope.SUBMIT) as w:
-        row, secret = notify.add_webhook(w.session, w.clock, Caller.of(w.principal, w.source),
-                                         body.organisation, body.url)
-        shown = _webhook(row, body.organisation.strip())
-        return WebhookCreated(**shown.model_dump(), secret=secret)
+    return WEBHOOKS.add(request, body)
 
 
 @router.delete("/webhooks/{webhook_id}", summary="Disable a member's webhook (the hub's "
                "staff)", response_model=WebhookOut)
 def remove_webhook(webhook_id: RowId, request: Request) -> WebhookOut:
-    with work(request, Scope.SUBMIT) as w:
-        row, name = notify.remove_webhook(w.session, w.clock,
-                                          Caller.of(w.principal, w.source), webhook_id)
-        return _webhook(row, name)
+    return WEBHOOKS.remove(request, webhook_id)

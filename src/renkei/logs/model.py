@@ -129,6 +129,12 @@ class FileSummary:
     error: str = ""
 
 
+def file_name(path: str) -> str:
+    """The last part of a path, POSIX or Windows: what a log file is called, without where
+    it was (a server's or a client's folders are no reader's business)."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 ISSUE_SAMPLE_LIMIT = 1000
 
 

@@ -41,5 +41,6 @@ def daily_svg(counts: DailyCounts, _: Translate) -> str:
 
 
 def report_charts(result: ScanResult, _: Translate) -> dict[str, Markup]:
-    """The report's two charts (attacks by category and severity; over time), as SVG."""
-    return report._charts(report.summarise(result), _)  # the report's own, not a copy
+    """The report's two charts (attacks by category and severity; over time), as SVG, drawn
+    by the report's own code rather than a copy of it."""
+    return report.summary_charts(report.summarise(result), _)

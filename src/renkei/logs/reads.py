@@ -3,7 +3,9 @@ over time, and a stored log rebuilt as a scan result for the report.
 
 Who sees what: the hub's staff see every log; anyone else sees the logs of their own
 organisation only (a log scanned without one is the hub's). The rule is ``scope_of``; every
-read here takes its answer, so a page cannot forget it.
+read here takes its answer, so a page cannot forget it. The answer names a log too: the
+hub's staff by the path it was scanned from (which machine's file it was), anyone else by
+its file name only (``shown_name``), as the hub's server's folders are none of theirs.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from renkei.core.members import Principal
 from renkei.core.models import Scope
-from renkei.logs.model import Category, FileSummary, Finding, ScanResult, Severity
+from renkei.logs.model import Category, FileSummary, Finding, ScanResult, Severity, file_name
 from renkei.logs.store import LogAlert, LogSource
 from renkei.sharing.policy import Viewer
 
@@ -40,6 +42,12 @@ def scope_of(principal: Principal) -> int:
 def may_scan(principal: Principal) -> bool:
     """Scanning stores alerts: it needs the submit right (a member reader only reads)."""
     return Scope.SUBMIT in principal.scopes
+
+
+def shown_name(name: str, scope: int) -> str:
+    """A log's stored name as ``scope`` reads it: the whole path for the hub's staff, the
+    file's name for anyone else."""
+    return name if scope == ALL else file_name(name)
 
 
 def _visible(stmt: Select[*_Row], scope: int) -> Select[*_Row]:
@@ -84,9 +92,10 @@ class AlertView:
     created_at: datetime
 
 
-def _view(alert: LogAlert, log: LogSource) -> AlertView:
+def _view(alert: LogAlert, log: LogSource, scope: int) -> AlertView:
     return AlertView(
-        id=alert.id, log_id=log.id, log_name=log.name, organisation_id=log.organisation_id,
+        id=alert.id, log_id=log.id, log_name=shown_name(log.name, scope),
+        organisation_id=log.organisation_id,
         line=alert.line, rule=alert.rule, category=alert.category, severity=alert.severity,
         src=alert.src, seen_at=alert.seen_at, method=alert.method, target=alert.target,
         status=alert.status, size=alert.size, fragment=alert.fragment, field=alert.field,
@@ -118,7 +127,7 @@ def alert_page(session: Session, scope: int, wanted: AlertFilter, page: int = 1,
         stmt = stmt.where(LogAlert.source_id == wanted.log)
     stmt = (stmt.order_by(LogAlert.seen_at.desc(), LogAlert.id.desc())
             .offset((page - 1) * rows).limit(rows + 1))
-    found = [_view(alert, log) for alert, log in session.execute(stmt)]
+    found = [_view(alert, log, scope) for alert, log in session.execute(stmt)]
     return AlertPage(found[:rows], page, len(found) > rows)
 
 
@@ -127,12 +136,13 @@ def alert(session: Session, scope: int, alert_id: int) -> AlertView | None:
     stmt = _visible(select(LogAlert, LogSource), scope).where(
         LogAlert.id == alert_id)
     row = session.execute(stmt).first()
-    return _view(*row) if row else None
+    return _view(*row, scope) if row else None
 
 
 @dataclass(frozen=True)
 class LogView:
-    """A scanned log: its name, format, size, when, whose, and its alerts."""
+    """A scanned log: its name (``shown_name``), format, size, when, whose, and its
+    alerts."""
 
     id: int
     name: str
@@ -155,8 +165,8 @@ def logs(session: Session, scope: int, limit: int = 200) -> list[LogView]:
             .order_by(LogSource.last_scanned.desc(), LogSource.id.desc()).limit(limit))
     if scope != ALL:
         stmt = stmt.where(LogSource.organisation_id == scope)
-    return [LogView(s.id, s.name, s.format, s.lines, s.first_seen, s.last_scanned,
-                    s.organisation_id, int(n or 0), int(ok or 0))
+    return [LogView(s.id, shown_name(s.name, scope), s.format, s.lines, s.first_seen,
+                    s.last_scanned, s.organisation_id, int(n or 0), int(ok or 0))
             for s, n, ok in session.execute(stmt)]
 
 
@@ -168,8 +178,9 @@ def log(session: Session, scope: int, log_id: int) -> LogView | None:
     alerts, succeeded = session.execute(
         select(func.count(LogAlert.id), func.count(LogAlert.id).filter(LogAlert.succeeded.is_(True)))
         .where(LogAlert.source_id == log_id)).one()
-    return LogView(source.id, source.name, source.format, source.lines, source.first_seen,
-                   source.last_scanned, source.organisation_id, int(alerts), int(succeeded))
+    return LogView(source.id, shown_name(source.name, scope), source.format, source.lines,
+                   source.first_seen, source.last_scanned, source.organisation_id, int(alerts),
+                   int(succeeded))
 
 
 @dataclass(frozen=True)

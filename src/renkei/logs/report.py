@@ -30,7 +30,7 @@ from rich.text import Text
 from renkei.core.i18n import Translate, gettext_noop, translator
 from renkei.core.text import visible
 from renkei.logs import charts
-from renkei.logs.model import Category, Finding, ScanResult, Severity
+from renkei.logs.model import Category, Finding, ScanResult, Severity, file_name
 
 CATEGORY_TEXT: dict[Category, tuple[str, str]] = {
     Category.SQLI: (
@@ -596,7 +596,7 @@ def short_names(result: ScanResult) -> dict[str, str]:
     """A file's base name where it is unambiguous: table rows stay narrow, the files table
     has the full paths."""
     names = {f.file for f in result.files} | {f.file for f in result.findings}
-    base = {name: name.replace("\\", "/").rsplit("/", 1)[-1] for name in names}
+    base = {name: file_name(name) for name in names}
     taken = Counter(base.values())
     return {name: short if taken[short] == 1 else name for name, short in base.items()}
 
@@ -639,8 +639,10 @@ def _view(finding: Finding, _: Translate, names: dict[str, str], zone: timezone)
     )
 
 
-def _charts(summary: ReportSummary, _: Translate) -> dict[str, Markup]:
-    """Inline SVG made by matplotlib from renkei's own labels only (see ``charts``)."""
+def summary_charts(summary: ReportSummary, _: Translate) -> dict[str, Markup]:
+    """The report's charts (findings by category and severity; over time) as inline SVG,
+    made by matplotlib from renkei's own labels only (see ``charts``); the console draws a
+    stored log's report with these too, so the two never differ."""
     made: dict[str, Markup] = {}
     rows = sorted((r for r in summary.categories if r.findings), key=lambda r: -r.findings)
     if rows:
@@ -684,7 +686,7 @@ def render_html(result: ScanResult, lang: str) -> str:
         s=summary,
         files=result.files,
         started=result.started,
-        charts=_charts(summary, _),
+        charts=summary_charts(summary, _),
         succeeded=[_view(f, _, names, zone)
                    for f in summary.succeeded_findings[:SUCCEEDED_LIMIT]],
         findings=[_view(f, _, names, zone) for f in ordered],

@@ -14,9 +14,9 @@ from renkei.core.db import Database
 from renkei.core.progress import byte_progress
 from renkei.core.time import Clock
 from renkei.logs import store
-from renkei.logs.model import FileSummary, LogFormat, ParseIssue, ScanResult
+from renkei.logs.model import FileSummary, LogFormat, ParseIssue, ScanResult, file_name
 from renkei.logs.read import LogReadError
-from renkei.logs.scan import LogScanner
+from renkei.logs.scan import FileScan, LogScanner
 
 
 def scan_logs(
@@ -29,7 +29,7 @@ def scan_logs(
     organisation: str | None = None,
     show_progress: bool = True,
 ) -> ScanResult:
-    """Scan each file; with a database, store new alerts and audit the scan."""
+    """Scan each file; with a database, keep each file's findings (``keep_scan``)."""
     result = ScanResult(started=clock.now())
     org_id = None
     if database is not None and organisation:
@@ -39,6 +39,7 @@ def scan_logs(
         for path in paths:
             try:
                 scanned = scanner.scan_file(path, fmt, progress)
+                size = path.stat().st_size
             except (LogReadError, OSError) as exc:
                 message = str(exc) if isinstance(exc, LogReadError) else f"{path}: {exc.strerror or exc}"
                 result.files.append(FileSummary(str(path), "", error=message))
@@ -50,19 +51,38 @@ def scan_logs(
             result.requests_per_hour.update(scanned.requests_per_hour)
             if database is not None:
                 with database.session() as session:
-                    at = clock.now()
-                    source = store.upsert_source(
-                        session, fingerprint=scanned.fingerprint, name=str(path),
-                        fmt=scanned.summary.format, lines=scanned.summary.lines, at=at,
-                        organisation_id=org_id)
-                    new = store.insert_alerts(session, source.id, scanned.findings, at)
-                    result.stored += new
-                    audit.record(session, clock, action="logs.scan", target=f"log_source:{source.id}",
-                                 organisation_id=org_id,
-                                 details={"file": str(path), "lines": scanned.summary.lines,
-                                          "findings": len(scanned.findings), "new_alerts": new})
+                    kept = keep_scan(session, clock, scanned, name=str(path), size=size,
+                                     organisation_id=org_id)
+                    result.stored += kept.new_alerts
     result.finished = clock.now()
     return result
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What keeping one scanned file did: the log it is part of, and the alerts it added."""
+
+    log_id: int
+    new_alerts: int
+
+
+def keep_scan(session: Session, clock: Clock, scanned: FileScan, *, name: str, size: int,
+              organisation_id: int | None, actor: str | None = None,
+              source: str = "cli") -> Kept:
+    """Store one scanned file's findings as alerts of its organisation's log (the hub's
+    when None; see ``store.upsert_source``), each once, and audit the scan. The command
+    line and the console's upload both keep a scan through here, so they cannot come to
+    store or audit one differently."""
+    at = clock.now()
+    log = store.upsert_source(
+        session, fingerprint=scanned.fingerprint, name=name, fmt=scanned.summary.format,
+        lines=scanned.summary.lines, at=at, organisation_id=organisation_id)
+    new = store.insert_alerts(session, log.id, scanned.findings, at)
+    audit.record(session, clock, action="logs.scan", actor=actor, target=f"log_source:{log.id}",
+                 source=source, organisation_id=organisation_id,
+                 details={"file": name, "lines": scanned.summary.lines, "bytes": size,
+                          "findings": len(scanned.findings), "new_alerts": new})
+    return Kept(log.id, new)
 
 
 def stored_alerts(database: Database, *, category: str | None = None, src: str | None = None,
@@ -79,7 +99,8 @@ def stored_alerts(database: Database, *, category: str | None = None, src: str |
 @dataclass(frozen=True)
 class AlertRecord:
     """One stored alert with the log it came from, for other domains (incidents) to read
-    without knowing the logs tables."""
+    without knowing the logs tables. The log is named by its file name only: what is made
+    of the record (an incident) reaches members, and where the file lay is the hub's."""
 
     id: int
     rule: str
@@ -107,5 +128,5 @@ def alert_record(session: Session, alert_id: int) -> AlertRecord | None:
         id=alert.id, rule=alert.rule, category=alert.category, severity=alert.severity,
         src=alert.src, method=alert.method, target=alert.target, line=alert.line,
         reason=alert.reason, succeeded=alert.succeeded, seen_at=alert.seen_at,
-        created_at=alert.created_at, log_name=log.name if log else "",
+        created_at=alert.created_at, log_name=file_name(log.name) if log else "",
         organisation_id=log.organisation_id if log else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import (
@@ -23,8 +24,8 @@ from renkei.logs.model import Finding
 
 
 class LogSource(Base):
-    """A log file as renkei knows it: identified by its first line, so a grown or copied
-    file is recognised and its old lines are not stored again."""
+    """A log file as renkei knows it: identified by its organisation and its first line, so
+    a grown or copied file is recognised and its old lines are not stored again."""
 
     __tablename__ = "log_sources"
 
@@ -70,17 +71,37 @@ def upsert_source(
     session: Session, *, fingerprint: str, name: str, fmt: str, lines: int, at: datetime,
     organisation_id: int | None,
 ) -> LogSource:
-    source = session.scalar(select(LogSource).where(LogSource.fingerprint == fingerprint))
+    """The organisation's log that begins with ``fingerprint`` (see ``read.fingerprint``),
+    made if it has none. Only that organisation's logs are matched: two members' logs may
+    well begin alike, and one's scan must never add alerts to, or rename, the other's.
+
+    ``fingerprint`` is unique across organisations, so the first log to begin so keeps it
+    as it is, and another organisation's is stored under ``scoped_fingerprint``."""
+    scoped = scoped_fingerprint(fingerprint, organisation_id)
+    source = session.scalar(
+        select(LogSource)
+        .where(LogSource.fingerprint.in_((fingerprint, scoped)),
+               LogSource.organisation_id == organisation_id)  # IS NULL for None
+        .order_by(LogSource.id).limit(1))
     if source is None:
-        source = LogSource(fingerprint=fingerprint, name=_text(name, MAX_TEXT), format=fmt, first_seen=at,
+        taken = session.scalar(select(LogSource.id).where(LogSource.fingerprint == fingerprint))
+        source = LogSource(fingerprint=fingerprint if taken is None else scoped,
+                           name=_text(name, MAX_TEXT), format=fmt, first_seen=at,
                            last_scanned=at, lines=lines, organisation_id=organisation_id)
         session.add(source)
         session.flush()
     else:
-        source.name = name
+        source.name = _text(name, MAX_TEXT)
         source.last_scanned = at
         source.lines = max(source.lines, lines)
     return source
+
+
+def scoped_fingerprint(fingerprint: str, organisation_id: int | None) -> str:
+    """The key of a log whose plain fingerprint another organisation's log holds already:
+    a hash of the organisation and the fingerprint (the console's uploads have keyed such
+    logs so from the start, so the logs they stored keep matching)."""
+    return hashlib.sha256(f"{organisation_id}:{fingerprint}".encode()).hexdigest()
 
 
 MAX_TEXT = 4096

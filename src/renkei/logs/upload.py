@@ -1,31 +1,27 @@
 """Scanning a log someone uploaded through the console, into the page's own transaction.
 
-``service.scan_logs`` opens its own sessions (the command line's way); a page already holds
-one, so this stores the one file through the same store functions in that session. The
-upload is bounded (``MAX_UPLOAD_BYTES``) and must be plain text: a 4 MiB compressed file
-could stand for gigabytes, which is the command line's job. A log is known by its first
-record; an upload whose first record is already another organisation's log is kept as a log
-of its own (its fingerprint scoped by the organisation), so one member's upload never adds
-alerts to, or renames, another's log.
+What is the console's own is here: who may scan, for which organisation, and what an upload
+may be, bounded (``MAX_UPLOAD_BYTES``) and plain text (a 4 MiB compressed file could stand
+for gigabytes, which is the command line's job). The scan is kept as the command line's is,
+by ``service.keep_scan`` in the page's session: the same log matching (per organisation, so
+one member's upload never adds alerts to, or renames, another's log), storing and audit.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from renkei.core import audit
 from renkei.core.errors import UserError
 from renkei.core.members import Principal
 from renkei.core.text import visible
 from renkei.core.time import Clock
-from renkei.logs import store
+from renkei.logs import service
+from renkei.logs.model import file_name
 from renkei.logs.read import LogReadError
 from renkei.logs.reads import may_scan, scope_of
 from renkei.logs.scan import LogScanner
@@ -58,16 +54,8 @@ class Uploaded:
 
 def clean_name(name: str) -> str:
     """The file's own name, without a client's path, controls made visible, bounded."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip() or "upload.log"
+    base = file_name(name).strip() or "upload.log"
     return visible(base)[:NAME_MAX]
-
-
-def _fingerprint(session: Session, found: str, organisation_id: int | None) -> str:
-    taken = session.execute(select(store.LogSource.organisation_id)
-                            .where(store.LogSource.fingerprint == found)).first()
-    if taken is None or taken[0] == organisation_id:
-        return found
-    return hashlib.sha256(f"{organisation_id}:{found}".encode()).hexdigest()
 
 
 def scan_upload(session: Session, clock: Clock, principal: Principal, path: Path, name: str,
@@ -96,16 +84,9 @@ def scan_upload(session: Session, clock: Clock, principal: Principal, path: Path
     except LogReadError:
         raise UploadError(
             "not a recognised access log (combined, common, IIS W3C or JSON lines)") from None
-    at = clock.now()
-    log = store.upsert_source(
-        session, fingerprint=_fingerprint(session, scanned.fingerprint, organisation_id),
-        name=label, fmt=scanned.summary.format, lines=scanned.summary.lines, at=at,
-        organisation_id=organisation_id)
-    new = store.insert_alerts(session, log.id, scanned.findings, at)
-    problems = sum(scanned.issue_counts.values())
-    audit.record(session, clock, action="logs.scan", actor=principal.actor,
-                 target=f"log_source:{log.id}", source=source, organisation_id=organisation_id,
-                 details={"file": label, "lines": scanned.summary.lines, "bytes": size,
-                          "findings": len(scanned.findings), "new_alerts": new})
-    return Uploaded(log.id, scanned.summary.lines, len(scanned.findings), new,
-                    sum(1 for f in scanned.findings if f.succeeded is True), problems)
+    kept = service.keep_scan(session, clock, scanned, name=label, size=size,
+                             organisation_id=organisation_id, actor=principal.actor,
+                             source=source)
+    return Uploaded(kept.log_id, scanned.summary.lines, len(scanned.findings), kept.new_alerts,
+                    sum(1 for f in scanned.findings if f.succeeded is True),
+                    sum(scanned.issue_counts.values()))
