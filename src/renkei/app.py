@@ -31,7 +31,9 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None,
     """The app on the configured database (migrated on start), with the hub's default
     TAXII collection in place; large bundles are validated in ``validation_workers``
     processes (default: one per CPU; 1: in the serving process only). The console's
-    cookies are Secure when ``secure_cookies``, or (None) when a request came over https."""
+    cookies are Secure when ``secure_cookies``, or (None) when the configured public
+    origin is https (``RENKEI_PUBLIC_ORIGIN``), or without one when a request came over
+    https."""
     config = config or load_config()
     clock = clock or SystemClock()
     database = Database.from_config(config)
@@ -59,7 +61,8 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None,
     app.include_router(sensors_api.router)
     app.include_router(plan_api.router)
     app.include_router(incidents_api.router)
-    console_routes.mount(app, secure_cookies=secure_cookies)
+    console_routes.mount(app, secure_cookies=secure_cookies,
+                         public_origin=config.public_origin or None)
     app.add_middleware(http.Guard, larger={"/api/v1/vulns/": vulns_api.MAX_INVENTORY_BYTES},
                        page_headers=console_web.PAGE_HEADERS)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 from datetime import datetime
 from typing import Annotated
@@ -16,7 +17,7 @@ from renkei.console.cli import app as console_app
 from renkei.core import members, orgs
 from renkei.core.cli_output import fail as _fail
 from renkei.core.cli_output import unit_of_work as _unit_of_work
-from renkei.core.config import ConfigError, load_config
+from renkei.core.config import ConfigError, load_config, parse_public_origin
 from renkei.core.db import Database
 from renkei.core.errors import UserError
 from renkei.core.i18n import Translate, translator
@@ -246,6 +247,16 @@ def tokens_revoke(
         typer.echo(f"{token.key_id}\trevoked")
 
 
+def _origin_option(value: str | None) -> str | None:
+    """``--public-origin`` in its normal form; a usage error for anything but an origin."""
+    if value is None:
+        return None
+    try:
+        return parse_public_origin(value, "--public-origin")
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -255,6 +266,7 @@ def serve(
     demo: Annotated[bool, typer.Option("--demo", help="Serve a demo hub full of synthetic data instead of yours: seeded on first use in RENKEI_HOME/demo (its own SQLite database), then reused.")] = False,
     demo_reset: Annotated[bool, typer.Option("--demo-reset", help="With --demo: delete the demo hub and seed a fresh one.")] = False,
     demo_every: Annotated[int, typer.Option("--demo-every", min=0, max=86400, help="With --demo: seconds between batches of new demo data while serving; 0: none.")] = 60,
+    public_origin: Annotated[str | None, typer.Option("--public-origin", callback=_origin_option, help="The console's address as browsers see it behind a TLS-terminating proxy, e.g. https://hub.example: its cookies are then Secure and forms must come from it (default: RENKEI_PUBLIC_ORIGIN, else the request's own scheme and Host).")] = None,
 ) -> None:
     """Serve the web console (/), the REST API (/api/v1, /docs) and the TAXII 2.1 server
     (/taxii2/)."""
@@ -272,10 +284,19 @@ def serve(
                     config, host=host, port=port, fresh=demo_reset, every=demo_every))
             except UserError as exc:
                 _fail(exc.translate(translator(config.lang)), translator(config.lang))
+        if public_origin is not None:
+            from renkei.demo.serving import exported
+
+            config = dataclasses.replace(config, public_origin=public_origin)
+            # processes started by name (--workers) read their configuration from there
+            stack.enter_context(exported({"RENKEI_PUBLIC_ORIGIN": public_origin}))
         Database.from_config(config).dispose()  # migrate once, before any worker starts
         typer.echo(f"renkei {__version__}: console at http://{host}:{port}/, TAXII 2.1 at "
                    f"http://{host}:{port}/taxii2/, REST API at http://{host}:{port}/api/v1/ "
                    f"(docs at /docs)", err=True)
+        if config.public_origin:
+            typer.echo(f"browsers reach the console at {config.public_origin}/ (through the "
+                       f"proxy): forms must come from there", err=True)
         if workers > 1:
             uvicorn.run("renkei.app:create_app", factory=True, host=host, port=port,
                         workers=workers, access_log=access_log, log_level="warning")

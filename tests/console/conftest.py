@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -74,16 +75,19 @@ def csrf_of(page: Response) -> str:
     return page.text.split('name="csrf" value="')[1].split('"')[0]
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory, _pg_schemas: object) -> Iterator[Hub]:
-    """The module's app (its own database: a SQLite file or a PostgreSQL schema)."""
+@contextmanager
+def built_hub(tmp_path_factory: pytest.TempPathFactory, pg_schemas: object,
+              **settings: str) -> Iterator[Hub]:
+    """An app on a database of its own (a SQLite file or a PostgreSQL schema), with the
+    hub and a member, configured with the extra ``RENKEI_…`` ``settings``."""
     from tests.conftest import _PostgresSchemas
 
-    schemas = _pg_schemas if isinstance(_pg_schemas, _PostgresSchemas) else None
+    schemas = pg_schemas if isinstance(pg_schemas, _PostgresSchemas) else None
     home = tmp_path_factory.mktemp("console")
     name, url = schemas.create() if schemas else ("", f"sqlite:///{home / 'console.db'}")
     clock = FixedClock(FIXED_NOW)
-    app = create_app(load_config({"RENKEI_HOME": str(home), "RENKEI_DATABASE_URL": url}),
+    app = create_app(load_config({"RENKEI_HOME": str(home), "RENKEI_DATABASE_URL": url,
+                                  **settings}),
                      clock=clock, validation_workers=1)
     db: Database = app.state.renkei.db
     with db.session() as session:
@@ -98,3 +102,10 @@ def hub(tmp_path_factory: pytest.TempPathFactory, _pg_schemas: object) -> Iterat
     if schemas:
         db.dispose()
         schemas.drop(name)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory, _pg_schemas: object) -> Iterator[Hub]:
+    """The module's app (its own database: a SQLite file or a PostgreSQL schema)."""
+    with built_hub(tmp_path_factory, _pg_schemas) as made:
+        yield made

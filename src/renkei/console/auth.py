@@ -12,7 +12,8 @@ password or code, disabled user, too many failures), and each leaves an audit ev
 the real reason. Failures count towards throttling (``throttle``). Audit actions:
 ``console.signin.password``, ``console.signin``, ``console.signout``,
 ``console.totp.enrolled``, ``console.totp.reset``, ``console.throttled``, ``auth.failed``
-(method ``totp``), ``users.language``.
+(method ``totp``), ``users.language``; a changed password (``change_password``):
+``users.password`` and ``console.sessions.ended``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ PASSWORD_REFUSED = gettext_noop(
     "sign-in refused: check the e-mail address and password, or wait a few minutes and try again")
 CODE_REFUSED = gettext_noop(
     "the code is not accepted: type the six digits your app shows now, or wait a few minutes and try again")
+CURRENT_REFUSED = gettext_noop(
+    "the current password is not accepted: type it again, or wait a few minutes and try again")
+NEW_DIFFER = gettext_noop("the two new passwords differ; type the same one twice")
+NEW_SAME = gettext_noop("the new password is the current one; choose another")
 
 
 class SignInError(UserError):
@@ -159,6 +164,48 @@ def check_code(session: Session, clock: Clock, pending: ConsoleSession, user: Us
         raise _refuse_code(session, clock, user, source, "reused")
     session.refresh(user)
     return _activate(session, clock, pending, user, source=source, user_agent=user_agent)
+
+
+def change_password(session: Session, clock: Clock, row: ConsoleSession, user: User,
+                    current: str, new: str, repeated: str, *, source: str,
+                    user_agent: str) -> Opened:
+    """The signed-in user's new password (``members.set_password``: its length rules and
+    the ``users.password`` audit), given the current one. A wrong current password counts
+    towards the sign-in throttle and is refused like a throttled attempt, so the form is no
+    faster way to guess. Every session of the user ends, this one included; the browser
+    that changed it goes on under a new session, which ends when this one would have."""
+    if (which := throttle.is_throttled(session, clock, email=user.email, source=source)):
+        audit.record(session, clock, action="console.throttled", actor=f"user:{user.id}",
+                     target=f"user:{user.id}", source=source,
+                     details={"by": which, "step": "password-change"},
+                     organisation_id=user.organisation_id)
+        session.flush()
+        raise SignInError(CURRENT_REFUSED)
+    if new != repeated:
+        raise UserError(NEW_DIFFER)
+    members.check_password(new)
+    try:
+        principal = members.authenticate_password(session, clock, user.email, current,
+                                                  source=source)
+    except AuthenticationError:  # members has written auth.failed with the reason
+        throttle.record_failure(session, clock, email=user.email, source=source)
+        raise SignInError(CURRENT_REFUSED) from None
+    if principal.user_id != user.id:  # the address is the user's own: cannot happen
+        raise SignInError(CURRENT_REFUSED)
+    if new == current:
+        raise UserError(NEW_SAME)
+    members.set_password(session, clock, user.email, new, actor=f"user:{user.id}",
+                         source=source)
+    ended = sessions.revoke_all_of(session, clock, user.id)
+    audit.record(session, clock, action="console.sessions.ended", actor=f"user:{user.id}",
+                 target=f"user:{user.id}", source=source,
+                 details={"why": "password", "sessions_ended": ended},
+                 organisation_id=user.organisation_id)
+    opened = sessions.open_session(session, clock, user, Stage.ACTIVE, source=source,
+                                   user_agent=user_agent)
+    opened.row.expires_at = min(opened.row.expires_at, row.expires_at)
+    session.flush()
+    return opened
 
 
 def sign_out(session: Session, clock: Clock, row: ConsoleSession, *, source: str) -> None:

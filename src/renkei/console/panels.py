@@ -38,7 +38,9 @@ def account(p: Page) -> Markup:
 def recent_audit(p: Page) -> Markup | None:
     if not p.is_admin:
         return None
-    return p.fragment("overview/audit.html", events=audit.recent(p.session, RECENT_EVENTS))
+    events = audit.recent(p.session, RECENT_EVENTS)
+    p.names.preload([e.actor for e in events] + [e.target for e in events])
+    return p.fragment("overview/audit.html", events=events)
 
 
 PANELS = [

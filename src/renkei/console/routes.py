@@ -13,7 +13,7 @@ from importlib import import_module
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from renkei.console import login, overview, panels
+from renkei.console import account, errors, login, overview, panels
 from renkei.console.admin import audit_log, organisations, tokens, users
 from renkei.console.web import STATIC, ConsoleState, NavEntry, PageExit, on_page_exit
 from renkei.core.i18n import gettext_noop
@@ -40,8 +40,8 @@ NAV = (
 )
 ALWAYS_SHOWN = frozenset({"overview", "admin"})
 OWN_ROUTERS: tuple[APIRouter, ...] = (
-    login.router, overview.router, organisations.router, users.router, tokens.router,
-    audit_log.router)
+    login.router, overview.router, account.router, organisations.router, users.router,
+    tokens.router, audit_log.router)
 
 
 def domain_of(router: APIRouter) -> str:
@@ -50,8 +50,12 @@ def domain_of(router: APIRouter) -> str:
 
 
 def mount(app: FastAPI, *, secure_cookies: bool | None = None,
-          modules: list[str] | None = None) -> None:
-    """Add the console to ``app`` (``secure_cookies``: None follows the request's scheme)."""
+          modules: list[str] | None = None, public_origin: str | None = None) -> None:
+    """Add the console to ``app``. ``secure_cookies``: None follows the public origin's
+    scheme, or without one the request's; ``public_origin`` (``https://hub.example``,
+    normalised as ``config.parse_public_origin`` does): the origin browsers see behind a
+    proxy, which forms must come from. Call it after the app's own error handlers are
+    in place: the console's error pages wrap them (``errors``)."""
     found = [*panels.PANELS]
     present = set(ALWAYS_SHOWN)
     for router in OWN_ROUTERS:
@@ -64,6 +68,8 @@ def mount(app: FastAPI, *, secure_cookies: bool | None = None,
         found.extend(getattr(module, "PANELS", ()))
     app.state.console = ConsoleState(
         secure_cookies=secure_cookies, nav=tuple(e for e in NAV if e.key in present),
-        panels=tuple(sorted(found, key=lambda panel: panel.order)))
+        panels=tuple(sorted(found, key=lambda panel: panel.order)),
+        public_origin=public_origin or None)
     app.add_exception_handler(PageExit, on_page_exit)
+    errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -23,9 +23,10 @@ sees exactly what the same user would see through the API.
 
 Templates are Jinja2 with autoescaping and ``StrictUndefined``, one folder per domain
 under ``console/templates/``; each extends ``base.html`` and gets ``_`` (the user's
-translator), ``p`` (the page), ``csrf``, ``lang`` and ``nav``. A form that changes
-anything carries ``<input type="hidden" name="csrf" value="{{ csrf }}">``; a script sends
-the token in the ``X-CSRF-Token`` header. Charts are server-side SVG shown with
+translator), ``p`` (the page), ``csrf``, ``lang`` and ``nav``; ``{{ e.actor | actor }}``
+shows ``user:3`` as the person, as far as the viewer may know them (``console.actors``).
+A form that changes anything carries ``<input type="hidden" name="csrf" value="{{ csrf }}">``;
+a script sends the token in the ``X-CSRF-Token`` header. Charts are server-side SVG shown with
 ``chart(svg, alt)``: an ``<img>`` of a ``data:`` URI, in which no script ever runs.
 """
 
@@ -44,15 +45,18 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from renkei.console import sessions
+from renkei.console.actors import ActorNames
 from renkei.console.auth import principal_of
 from renkei.console.store import ConsoleSession, Stage
 from renkei.core import audit, http
+from renkei.core.config import normal_origin
 from renkei.core.errors import UserError
 from renkei.core.i18n import LANGUAGES, Translate, gettext_noop, translator
 from renkei.core.members import Principal
@@ -94,9 +98,13 @@ class NavEntry:
 class ConsoleState:
     """What the app keeps for the console: cookie policy, navigation, overview panels."""
 
-    secure_cookies: bool | None  # None: Secure exactly when the request came over https
+    secure_cookies: bool | None  # None: as the public origin's scheme, else the request's
     nav: tuple[NavEntry, ...]
     panels: tuple[Any, ...] = ()  # renkei.console.panels.Panel, in order
+    #: ``https://hub.example`` behind a TLS-terminating proxy: what browsers see as this
+    #: site's origin (the Origin check compares with it; https makes cookies Secure);
+    #: None: the request's own Host and scheme
+    public_origin: str | None = None
 
 
 def console_state(request: Request) -> ConsoleState:
@@ -164,8 +172,12 @@ def _request_lang(request: Request) -> str:
 
 
 def _secure(request: Request) -> bool:
-    configured = console_state(request).secure_cookies
-    return request.url.scheme == "https" if configured is None else configured
+    state = console_state(request)
+    if state.secure_cookies is not None:
+        return state.secure_cookies
+    if state.public_origin is not None:
+        return state.public_origin.startswith("https://")
+    return request.url.scheme == "https"
 
 
 def set_session_cookie(response: Response, request: Request, value: str) -> None:
@@ -184,10 +196,17 @@ def set_lang_cookie(response: Response, request: Request, lang: str) -> None:
 
 
 def _same_origin(request: Request) -> bool:
-    """The browser says the form came from this site (Origin, else Referer)."""
+    """The browser says the form came from this site (Origin, else Referer): the configured
+    public origin, or else this request's Host (behind a proxy, the Host the proxy sent)."""
     claimed = request.headers.get("origin") or request.headers.get("referer") or ""
+    if not claimed:
+        return False
+    parts = urlsplit(claimed[:NEXT_MAX_CHARS])
+    public = console_state(request).public_origin
+    if public is not None:
+        return normal_origin(parts.scheme, parts.netloc) == public
     host = request.headers.get("host", "")
-    return bool(claimed) and bool(host) and urlsplit(claimed[:NEXT_MAX_CHARS]).netloc == host
+    return bool(host) and parts.netloc == host
 
 
 # --- templates ------------------------------------------------------------------------------
@@ -208,12 +227,20 @@ def chart(svg: str, alt: str) -> Markup:
         alt, data)
 
 
+@pass_context
+def actor(context: Context, value: str | None) -> str:
+    """``{{ e.actor | actor }}``: a person where the value is ``user:N`` (``Page.actor``)."""
+    p = context.get("p")
+    return p.actor(value) if isinstance(p, PublicPage) else value or "-"
+
+
 @cache
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals["chart"] = chart
     env.filters["when"] = when
+    env.filters["actor"] = actor
     return env
 
 
@@ -239,6 +266,10 @@ class PublicPage:
     def message(self, error: UserError) -> str:
         """A service's refusal in the page's language."""
         return error.translate(self.t)
+
+    def actor(self, value: str | None) -> str:
+        """An actor or target as this visitor may see it (only the signed-in know names)."""
+        return value or "-"
 
     def context(self) -> dict[str, Any]:
         return {"_": self.t, "lang": self.lang, "p": self, "csrf": "", "nav": [],
@@ -281,6 +312,19 @@ class Page(PublicPage):
     user: User = field(kw_only=True)
     principal: Principal = field(kw_only=True)
     row: ConsoleSession = field(kw_only=True)
+    _names: ActorNames | None = field(default=None, init=False, repr=False)
+
+    @property
+    def names(self) -> ActorNames:
+        """The people this page names, read once (``console.actors``)."""
+        if self._names is None:
+            self._names = ActorNames(self.session, self.principal, self.t)
+        return self._names
+
+    def actor(self, value: str | None) -> str:
+        """``user:3`` as the signed-in user may know them: a name and e-mail address for
+        the hub's staff and for one's own organisation's users, else no identity."""
+        return self.names.label(value)
 
     @property
     def csrf(self) -> str:
@@ -361,25 +405,45 @@ def _token_of(request: Request, form: FormData | None) -> str:
     return value[:100]
 
 
+def _signed_in(request: Request, session: Session, clock: Clock,
+               stages: tuple[Stage, ...]) -> Page:
+    """The page of the user the session cookie stands for, or PageExit to /login."""
+    found = sessions.resolve(session, clock, request.cookies.get(SESSION_COOKIE, ""), stages)
+    if found is None:
+        session.commit()  # last_seen_at, nothing else
+        raise _sign_in_redirect(request)
+    row, user = found
+    lang = user.locale if user.locale in LANGUAGES else "en"
+    return Page(request, session, clock, lang, translator(lang), http.source_of(request),
+                user=user, principal=principal_of(session, user), row=row)
+
+
 @contextmanager
 def page(request: Request, form: FormData | None = None, *,
          stages: tuple[Stage, ...] = (Stage.ACTIVE,)) -> Iterator[Page]:
     """A signed-in user's page (see the module docstring); anyone else goes to /login."""
     state = http.state_of(request)
     with state.db.sessions() as session:
-        found = sessions.resolve(session, state.clock, request.cookies.get(SESSION_COOKIE, ""),
-                                 stages)
-        if found is None:
-            session.commit()  # last_seen_at, nothing else
-            raise _sign_in_redirect(request)
-        row, user = found
-        lang = user.locale if user.locale in LANGUAGES else "en"
-        p = Page(request, session, state.clock, lang, translator(lang),
-                 http.source_of(request), user=user, principal=principal_of(session, user),
-                 row=row)
+        p = _signed_in(request, session, state.clock, stages)
+        row = p.row
         with _unit(p):
             if request.method in UNSAFE_METHODS and not (
                     _same_origin(request)
                     and hmac.compare_digest(_token_of(request, form), row.csrf_token)):
                 raise _refuse(p, "csrf", p.principal.actor)
             yield p
+
+
+def error_page(request: Request, status: int, title: str, text: str) -> Response:
+    """An error page in the signed-in user's language, with the whole layout (an unknown
+    path, a malformed id). Anyone not signed in is sent to sign in, exactly as from a page
+    that exists, so that no answer tells a stranger which paths do. Changes nothing: no
+    CSRF check is needed, whatever the method."""
+    state = http.state_of(request)
+    with state.db.sessions() as session:
+        try:
+            p = _signed_in(request, session, state.clock, (Stage.ACTIVE,))
+        except PageExit as sign_in:
+            return sign_in.response
+        session.commit()  # last_seen_at, nothing else
+        return p.render("error.html", status=status, title=p.t(title), text=p.t(text))

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -43,6 +44,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RENKEI_SMTP_STARTTLS", "smtp_starttls", "true: require STARTTLS before sending (and before logging in)."),
     Setting("RENKEI_SMTP_USER", "smtp_user", "User name to log in to the SMTP server with; none: no login."),
     Setting("RENKEI_SMTP_PASSWORD", "", "Password for RENKEI_SMTP_USER (environment only; never in a file)."),
+    Setting("RENKEI_PUBLIC_ORIGIN", "public_origin", "The console's origin as browsers see it behind a TLS proxy, e.g. https://hub.example."),
 )
 
 #: incident severities and their default (acknowledge, resolve) deadlines, as the settings
@@ -82,6 +84,8 @@ class Config:
     #: severity -> (acknowledge within, resolve within)
     incident_sla: dict[str, tuple[timedelta, timedelta]] = field(default_factory=_default_sla)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    #: ``https://hub.example``: the console's origin behind a proxy; "": the request's own
+    public_origin: str = ""
 
 
 def parse_sla(text: str, severity: str) -> tuple[timedelta, timedelta]:
@@ -95,6 +99,40 @@ def parse_sla(text: str, severity: str) -> tuple[timedelta, timedelta]:
     if ack > resolve:
         raise ConfigError(f"{where}: the acknowledge deadline comes after the resolve deadline")
     return ack, resolve
+
+
+DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def normal_origin(scheme: str, netloc: str) -> str:
+    """``scheme://host[:port]`` as a browser sends it in ``Origin``: lower case, without
+    the scheme's default port."""
+    scheme, netloc = scheme.lower(), netloc.lower()
+    host, colon, port = netloc.rpartition(":")
+    if colon and "]" not in port and DEFAULT_PORTS.get(scheme) == port:
+        netloc = host
+    return f"{scheme}://{netloc}"
+
+
+def parse_public_origin(text: str, where: str = "RENKEI_PUBLIC_ORIGIN/public_origin") -> str:
+    """``https://hub.example`` (or ``http://…``, a port allowed) in its normal form; "" for
+    none. A path, query, user or anything but http(s) is refused: an origin is only
+    scheme, host and port."""
+    value = text.strip()
+    if not value:
+        return ""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if (parts is None or parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname
+            or parts.username is not None or parts.path not in ("", "/") or parts.query
+            or parts.fragment or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in value)
+            or (port is not None and not 1 <= port <= 65535)):
+        raise ConfigError(f"{where}: expected an origin such as https://hub.example, got "
+                          f"{value[:80]!r}")
+    return normal_origin(parts.scheme, parts.netloc)
 
 
 def _locale_lang(env: dict[str, str]) -> str:
@@ -159,6 +197,7 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
         max_line_bytes=max_line,
         incident_sla=sla,
         smtp=_smtp(env, pick),
+        public_origin=parse_public_origin(pick("RENKEI_PUBLIC_ORIGIN", "public_origin", "")),
     )
 
 

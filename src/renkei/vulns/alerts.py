@@ -53,6 +53,10 @@ class NoSuchMemberError(UserError):
     status = 404
 
 
+class NoSuchSuppressionError(UserError):
+    status = 404
+
+
 def whose(session: Session, principal: Principal, org: str | None) -> int | None:
     """Whose assets and alerts a caller reads: its own organisation's; the hub's staff may
     name a member, or none for every member's. A member naming another is answered as if
@@ -135,6 +139,8 @@ def suppress(session: Session, clock: Clock, organisation_id: int, vulnerability
     """Hide a vulnerability for a component ("*": every component) until ``expires_at``."""
     if kind not in SUPPRESSION_KINDS:
         raise VulnsError("a suppression is one of {kinds}", kinds=", ".join(SUPPRESSION_KINDS))
+    if not vulnerability.strip() or not component.strip():
+        raise VulnsError("a suppression names a vulnerability and a component (* for all)")
     if not reason.strip():
         raise VulnsError("a suppression needs a reason")
     now = clock.now()
@@ -155,6 +161,25 @@ def suppress(session: Session, clock: Clock, organisation_id: int, vulnerability
                  target=f"{vulnerability}:{component}"[:500], organisation_id=organisation_id,
                  details={"kind": kind, "reason": reason[:500],
                           "expires_at": expires_at.isoformat()})
+    session.flush()
+    return row
+
+
+def unsuppress(session: Session, clock: Clock, organisation_id: int, suppression_id: int, *,
+               actor: str, source: str = "cli") -> Suppression:
+    """Remove one of the member's suppressions; its alerts come back as they are raised
+    again (the next import or upload). Another member's is answered as if it did not
+    exist."""
+    row = session.scalar(select(Suppression).where(
+        Suppression.id == suppression_id, Suppression.organisation_id == organisation_id))
+    if row is None:
+        raise NoSuchSuppressionError("no suppression {id}", id=suppression_id)
+    session.delete(row)
+    audit.record(session, clock, action="vulns.unsuppress", actor=actor, source=source,
+                 target=f"{row.vulnerability}:{row.component}"[:500],
+                 organisation_id=organisation_id,
+                 details={"kind": row.kind, "reason": row.reason[:500],
+                          "expires_at": row.expires_at.isoformat()})
     session.flush()
     return row
 

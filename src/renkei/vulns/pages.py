@@ -1,11 +1,13 @@
 """The console's vulnerability pages (/vulns/…): search, a vulnerability's records, the
-member's assets (with an inventory upload), its alerts and subscriptions, and the feed
-imports for the hub's staff; and the overview's panel of new matches.
+member's assets (with an inventory upload), its alerts, suppressions and subscriptions,
+and the feed imports for the hub's staff; and the overview's panel of new matches.
 
 Each route checks what the API checks (``vulns.api``): any signed-in user reads the
-vulnerability records; assets, alerts and subscriptions are read through ``alerts.whose``
-(a member its own, the hub's staff every member's or one's), and changing them needs the
-submit scope. The feed history has no API: it is the hub's staff's alone.
+vulnerability records; assets, alerts, suppressions and subscriptions are read through
+``alerts.whose`` (a member its own, the hub's staff every member's or one's), and changing
+them needs the submit scope. A suppression is a member's own decision about its
+components: the hub's staff read them all but make or remove none. The feed history has
+no API: it is the hub's staff's alone.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from renkei.console.panels import Panel
 from renkei.console.web import Form, Page, PageExit, page
 from renkei.core import audit, orgs
 from renkei.core.errors import UserError
-from renkei.core.http import RowId
+from renkei.core.http import MAX_ID, RowId
 from renkei.core.i18n import gettext_noop
 from renkei.core.models import Scope
 from renkei.logs import charts
@@ -30,6 +32,7 @@ from renkei.sharing.policy import Viewer
 from renkei.vulns import alerts, reads, service
 from renkei.vulns.inventory import FORMATS, parse_inventory
 from renkei.vulns.publish import NotFoundError, records_of
+from renkei.vulns.store import ID_LENGTH, Alert
 
 router = APIRouter(prefix="/vulns", include_in_schema=False)
 
@@ -57,6 +60,12 @@ NEEDS_SUBMIT = gettext_noop("your role may read but not change this")
 NO_FILE = gettext_noop("choose an inventory file to upload")
 TOO_LARGE = gettext_noop("an inventory uploaded here is at most {limit} bytes; larger ones go "
                          "through the API or the command line")
+SUPPRESSION_KIND_NAMES = {"false_positive": gettext_noop("false positive"),
+                          "accepted_risk": gettext_noop("accepted risk")}
+MEMBERS_DECIDE = gettext_noop("a member suppresses its own matches; the hub's staff read them")
+BAD_DAYS = gettext_noop("a suppression expires in 1 to {most} days")
+DEFAULT_SUPPRESSION_DAYS = 90
+MAX_SUPPRESSION_DAYS = 3650
 UNKNOWN_FORMAT = gettext_noop("the file is not an inventory format renkei reads; accepted: "
                               "{formats}")
 
@@ -204,7 +213,92 @@ def alert_list(request: Request) -> Response:
         return p.render("vulns/alerts.html", title=p.t("Matches"), rows=rows[:PAGE_SIZE],
                         more=len(rows) > PAGE_SIZE, number=number, asset_names=asset_names,
                         subscribed=subscribed, band_of=reads.band_of, band_names=BAND_NAMES,
-                        **_common(p, chosen))
+                        suppressed=_suppressed(p, whose, rows[:PAGE_SIZE]),
+                        may_suppress=_may_suppress(p), **_common(p, chosen))
+
+
+# --- suppressions --------------------------------------------------------------------------
+
+
+def _may_suppress(p: Page) -> bool:
+    return not _is_staff(p) and Scope.SUBMIT in p.principal.scopes
+
+
+def _require_suppress(p: Page) -> None:
+    if _is_staff(p):
+        raise _forbid(p, MEMBERS_DECIDE)
+    _require_submit(p)
+
+
+def _suppressed(p: Page, whose: int | None, rows: list[tuple[Alert, str]]) -> set[int]:
+    """The alerts a live suppression covers: for every component, or for each of its own
+    (an alert stays listed; it is marked)."""
+    now = p.clock.now()
+    live = {(s.organisation_id, s.vulnerability, s.component)
+            for s in reads.suppressions_of(p.session, whose) if s.expires_at > now}
+    return {a.id for a, key in rows
+            if (a.organisation_id, key, "*") in live
+            or (a.components and all((a.organisation_id, key, c) in live
+                                     for c in a.components))}
+
+
+def _prefill(p: Page) -> dict[str, Any]:
+    """What the add form starts with, from ``?alert=`` (one of the member's own matches:
+    its vulnerability and components)."""
+    alert_id = _number(p.request.query_params.get("alert"), default=0, high=MAX_ID)
+    found = alerts.alert_by_id(p.session, alert_id) if alert_id else None
+    if found is None or found[0].organisation_id != p.principal.organisation_id:
+        return {"vulnerability": "", "components": []}
+    alert, key = found
+    return {"vulnerability": key, "components": list(alert.components)}
+
+
+def _suppressions(p: Page, *, error: str = "", status: int = 200) -> Response:
+    whose, chosen = _whose(p)
+    return p.render("vulns/suppressions.html", status=status, title=p.t("Suppressions"),
+                    rows=reads.suppressions_of(p.session, whose), now=p.clock.now(),
+                    kinds=SUPPRESSION_KIND_NAMES, may_change=_may_suppress(p),
+                    prefill=_prefill(p), default_days=DEFAULT_SUPPRESSION_DAYS,
+                    max_days=MAX_SUPPRESSION_DAYS, error=error, **_common(p, chosen))
+
+
+@router.get("/suppressions")
+def suppressions(request: Request) -> Response:
+    with page(request) as p:
+        return _suppressions(p)
+
+
+@router.post("/suppressions")
+def suppress(request: Request, form: Form) -> Response:
+    with page(request, form) as p:
+        _require_suppress(p)
+        days = _line(form.get("days"), 10).strip()
+        if not (days.isascii() and days.isdigit()) or not 1 <= int(days) <= MAX_SUPPRESSION_DAYS:
+            return _suppressions(p, error=p.t(BAD_DAYS).format(most=MAX_SUPPRESSION_DAYS),
+                                 status=400)
+        try:
+            alerts.suppress(p.session, p.clock, p.principal.organisation_id,
+                            _line(form.get("vulnerability"), ID_LENGTH).strip(),
+                            _line(form.get("component"), 2000).strip() or "*",
+                            _line(form.get("kind"), 20), _line(form.get("reason"), 2000).strip(),
+                            p.clock.now() + timedelta(days=int(days)), actor=p.principal.actor,
+                            source=p.source)
+        except UserError as error:
+            return _suppressions(p, error=p.message(error), status=400)
+        return p.redirect("/vulns/suppressions")
+
+
+@router.post("/suppressions/{suppression_id}/remove")
+def unsuppress(request: Request, suppression_id: RowId, form: Form) -> Response:
+    with page(request, form) as p:
+        _require_suppress(p)
+        try:
+            alerts.unsuppress(p.session, p.clock, p.principal.organisation_id, suppression_id,
+                              actor=p.principal.actor, source=p.source)
+        except alerts.NoSuchSuppressionError as error:
+            return p.render("error.html", status=404, title=p.t("Not found"),
+                            text=p.message(error))
+        return p.redirect("/vulns/suppressions")
 
 
 def _subscriptions(p: Page, *, error: str = "", status: int = 200) -> Response:

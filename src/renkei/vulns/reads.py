@@ -1,6 +1,6 @@
 """Reads the console's vulnerability pages need beyond the API's: search by id, keyword or
 product, the affected ranges of each record, feed import history, a member's
-subscriptions, and alert counts by priority band.
+subscriptions and suppressions, and alert counts by priority band.
 
 Vulnerability records are public data (any signed-in user reads them). Alerts and
 subscriptions belong to one member: callers pass the organisation ``alerts.whose`` gave
@@ -26,6 +26,7 @@ from renkei.vulns.store import (
     FeedProblemRow,
     KevEntryRow,
     Subscription,
+    Suppression,
     VulnAlias,
     Vulnerability,
     VulnLink,
@@ -36,6 +37,7 @@ SEARCH_KINDS = ("any", "id", "keyword", "product")
 MAX_QUERY_CHARS = 200
 MIN_WORD_CHARS = 3
 MAX_PAGE = 200
+MAX_SUPPRESSIONS = 2_000  # shown on one page
 #: the overview's bands, most urgent first: known exploited, then by CVSS
 BANDS = ("kev", "critical", "high", "medium", "low", "unscored")
 
@@ -192,6 +194,15 @@ def subscriptions_of(session: Session, organisation_id: int | None) -> list[Subs
     if organisation_id is not None:
         stmt = stmt.where(Subscription.organisation_id == organisation_id)
     return list(session.scalars(stmt))
+
+
+def suppressions_of(session: Session, organisation_id: int | None) -> list[Suppression]:
+    """A member's suppressions, the last to expire first, so expired ones come last
+    (every member's when None)."""
+    stmt = select(Suppression).order_by(Suppression.expires_at.desc(), Suppression.id)
+    if organisation_id is not None:
+        stmt = stmt.where(Suppression.organisation_id == organisation_id)
+    return list(session.scalars(stmt.limit(MAX_SUPPRESSIONS)))
 
 
 def alerts_page(session: Session, organisation_id: int | None, *, limit: int = 50,

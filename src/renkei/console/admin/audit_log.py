@@ -1,5 +1,6 @@
-"""/admin/audit: the audit log, newest first, filtered by actor, action and dates, a page
-of ``PAGE_SIZE`` at a time."""
+"""/admin/audit: the audit log, newest first, filtered by actor (``user:3``, ``cli``, or a
+user's e-mail address), action and dates, a page of ``PAGE_SIZE`` at a time; users are
+shown by name and e-mail address, read in one query for the page."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from renkei.console.admin import admin_page
-from renkei.core import audit
+from renkei.console.web import Page
+from renkei.core import audit, members
+from renkei.core.members import MemberError
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -23,6 +26,17 @@ def _day(text: str) -> datetime | None:
         return None
 
 
+def _actor_key(p: Page, asked: str) -> str:
+    """``user:3`` for a user's e-mail address (an address no one has finds nothing)."""
+    if "@" not in asked:
+        return asked
+    try:
+        user = members.get_user(p.session, asked)
+    except MemberError:
+        user = None
+    return f"user:{user.id}" if user is not None else asked
+
+
 @router.get("/audit")
 def audit_log(request: Request) -> Response:
     query = request.query_params
@@ -32,12 +46,13 @@ def audit_log(request: Request) -> Response:
     until = _day(query.get("until", ""))
     before = query.get("before", "")
     with admin_page(request) as p:
-        events = audit.search(p.session, actor=actor, action=action, since=since,
+        events = audit.search(p.session, actor=_actor_key(p, actor), action=action, since=since,
                               until=until + timedelta(days=1) if until else None,
                               before_id=int(before) if before.isascii() and before.isdigit() and len(before) <= 9 else None,
                               limit=PAGE_SIZE + 1)
         more = len(events) > PAGE_SIZE
         events = events[:PAGE_SIZE]
+        p.names.preload([e.actor for e in events] + [e.target for e in events])
         return p.render("admin/audit.html", title=p.t("Audit log"), events=events,
                         actor=actor, action=action,
                         since=since.date().isoformat() if since else "",
