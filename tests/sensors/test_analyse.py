@@ -23,7 +23,7 @@ from renkei.sensors.analyse import (
 from renkei.sensors.classify import classify, fingerprints, service
 from renkei.sensors.events import Events, group_events
 from renkei.sensors.findings import Finding, FindingKind, Fingerprint, PacketClass
-from renkei.sensors.grouping import _time_order, time_order
+from renkei.sensors.grouping import _time_order, group, time_order
 from renkei.sensors.model import PACKET
 from renkei.sensors.research import ResearchScanners
 from tests.sensors.records import S, build
@@ -169,6 +169,23 @@ def test_grouping_matches_plain_python(rows: np.ndarray, idle_s: float) -> None:
     again = group_events(shuffled, idle_timeout_s=idle_s)
     assert sorted(again.first.tolist()) == sorted(events.first.tolist())
     assert int(again.packets.sum()) == int(rows["count"].sum())
+
+
+@pytest.mark.parametrize(("dtype", "low"), [(np.uint16, 3389), (np.uint16, 65_000),
+                                            (np.uint32, 70_000), (np.uint32, 4_000_000_000),
+                                            (np.uint8, 200), (np.uint64, 1 << 40)])
+def test_grouping_of_close_values_far_from_zero(dtype: type, low: int) -> None:
+    """A column whose values lie close together above its narrow type (RDP's 3389 and
+    3390 rebased into 8 bits) is ordered as plain Python orders it (NumPy 2 refused the
+    rebase once: a capture probing only 3389 and 3390 crashed the analysis)."""
+    rng = np.random.default_rng(low % 1000)
+    column = (low + rng.integers(0, 40, 200)).astype(dtype)
+    other = rng.integers(0, 3, 200).astype(np.uint64)
+    grouped = group({"a": column, "b": other}, 200)
+    pairs = list(zip(column.tolist(), other.tolist(), strict=True))
+    assert [pairs[i] for i in grouped.order] == sorted(pairs)
+    keys = grouped.keys(np.flatnonzero(grouped.changes))
+    assert list(zip(keys["a"].tolist(), keys["b"].tolist(), strict=True)) == sorted(set(pairs))
 
 
 # -- scanners ----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """`renkei sensors …`: register sensors and members' address space, ingest and analyse
-captures, read the series and findings back, notify members of their own addresses.
+captures, read the series and findings back, report on what is stored, notify members of
+their own addresses.
 
 ``analyse --json`` prints one JSON object per line and finding with at least ``kind``
 (scanner, backscatter, rise, campaign), ``src``, ``ports``, ``protocol``,
@@ -198,8 +199,9 @@ def ingest(
     research: Research = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
-    """Analyse captures of a registered sensor and keep the series, findings and the run;
-    a capture ingested before for that sensor is skipped."""
+    """Analyse captures of a registered sensor, keep the series, findings and the run, and
+    judge rises and campaigns on the stored history; a capture ingested before for that
+    sensor is skipped."""
     from renkei.sensors import service
 
     with _session() as (session, _):
@@ -399,6 +401,72 @@ def findings(
                                 until=_when(until, "--until", _), limit=limit)
         bodies = [row.to_json() for row in rows]
     _print_finding_bodies(bodies, as_json, _)
+
+
+@app.command("report")
+def report(
+    html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report (charts, top ports, rises, campaigns, scanners, victims, countries) here.", dir_okay=False)] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the JSON report here; - for standard output.", dir_okay=False, allow_dash=True)] = None,
+    since: Since = None,
+    until: Until = None,
+    sensor: Annotated[list[str] | None, typer.Option("--sensor", help="Only this sensor (repeat for several; default: every one).")] = None,
+    port: Annotated[list[int] | None, typer.Option("--port", min=0, max=65535, help="Only this port (repeat for several; ICMP counts as port 0).")] = None,
+    bucket: Annotated[str | None, typer.Option("--bucket", help="Report the series of this bucket width: 5m, 1h or 1d (default: the one stored most in the range).")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="Report language: en or ja (default: RENKEI_LANG).")] = None,
+    zone: Annotated[str, typer.Option("--zone", help="Time zone of the times shown, e.g. Asia/Tokyo.")] = "UTC",
+    asn_data: Annotated[Path | None, typer.Option("--asn-data", help="Address-to-AS data (a MaxMind .mmdb or iptoasn.com's ip2asn .tsv[.gz]) for the AS table.")] = None,
+) -> None:
+    """The darknet report of the stored series and findings, by time range, sensor and
+    port, as HTML and/or JSON (English or Japanese)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from renkei.sensors import report as reports
+    from renkei.sensors import stored_report
+    from renkei.sensors.geo import Geo
+    from renkei.sensors.service import _bucket_seconds
+
+    with _session() as (session, _):
+        if html is None and json_path is None:
+            _fail(_("give --html PATH, --json PATH or both"), _)
+        language = lang or load_config().lang
+        if language not in ("en", "ja"):
+            _fail(_("use en or ja for --lang"), _)
+        try:
+            shown_zone = ZoneInfo(zone.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            _fail(_("--zone: not a time zone: {value}").format(value=visible(zone[:60])), _)
+        try:
+            geo = Geo.from_files(asn=asn_data) if asn_data is not None else Geo.default()
+        except (OSError, ValueError) as error:
+            _fail(_("{path}: cannot read the AS data ({reason})").format(
+                path=visible(str(asn_data)), reason=visible(str(error)[:200])), _)
+        start, end = _when(since, "--since", _), _when(until, "--until", _)
+        if start is not None and end is not None and start >= end:
+            _fail(_("--since must be before --until"), _)
+        scope = stored_report.Scope(
+            since=start, until=end, sensors=tuple(sensor or ()), ports=tuple(port or ()),
+            width=_bucket_seconds(bucket) if bucket is not None else None)
+        gathered = stored_report.gather(session, scope)
+        summary = stored_report.summary(gathered, lang=language, geo=geo)
+        outputs: list[tuple[Path, str]] = []
+        if html is not None:
+            outputs.append((html, reports.html_of(summary, gathered.series, lang=language,
+                                                  zone=shown_zone,
+                                                  totals=gathered.figures.bucket_packets)))
+        if json_path is not None:
+            outputs.append((json_path, json.dumps(reports.json_of(
+                summary, gathered.series, lang=language, zone=shown_zone),
+                ensure_ascii=False, indent=1) + "\n"))
+    for path, text in outputs:
+        if str(path) == "-":
+            sys.stdout.write(text)
+            continue
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as error:
+            _fail(_("{path}: cannot write ({reason})").format(
+                path=visible(str(path)), reason=visible(error.strerror or str(error))), _)
+        typer.echo(_("report written to {path}").format(path=visible(str(path))), err=True)
 
 
 @app.command("notify")

@@ -48,7 +48,10 @@ def _parts(name: str, column: np.ndarray) -> list[_Part]:
         if column.dtype.itemsize == 8:
             values = (column - column.dtype.type(low)).astype(narrow)
         else:
-            values = np.subtract(column, low, dtype=narrow)
+            # the minimum as the column's own type: a Python int above the narrow type
+            # (ports 3389 and 3390 rebased to uint8) is refused by NumPy 2, where the
+            # column's type is cast to the narrow one and the difference wraps exactly
+            values = np.subtract(column, column.dtype.type(low), dtype=narrow)
         return [_Part(name, values, low, bits, 0)]
     column = column.astype(np.uint64, copy=False)
     top = [dataclasses.replace(p, shift=32) for p in _parts(name, column >> np.uint64(32))]

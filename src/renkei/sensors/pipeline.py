@@ -15,7 +15,8 @@ until they are read (``LazyFindings``).
 Events are per sensor and assume each sensor's packets arrive in time order: give each
 sensor's files in time order. Captures of several sensors may be interleaved in time
 (sensor A's day, then sensor B's), since each sensor keeps its own clock. Rises and
-campaigns are judged on the finished series.
+campaigns are judged on the finished series, unless the caller judges them elsewhere
+(``find_rises=False``: the store judges them on its whole history, ``sensors.history``).
 
 ``Pipeline`` is the same analysis fed batch by batch, for callers with their own reader.
 """
@@ -78,8 +79,9 @@ class Pipeline:
 
     def __init__(self, *, sizes: SensorSizes | None = None, thresholds: Thresholds = DEFAULT_THRESHOLDS,
                  research: ResearchScanners | None = None, bucket: str | int = "1h",
-                 rise_bucket: str | int = "1h") -> None:
+                 rise_bucket: str | int = "1h", find_rises: bool = True) -> None:
         self.sizes = sizes
+        self.find_rises = find_rises
         self.thresholds = thresholds
         self.research = research
         self.series = SeriesAccumulator(bucket, sizes, research=research)
@@ -118,11 +120,15 @@ class Pipeline:
         self._chosen = [chosen]
         chosen = chosen.take(np.lexsort([getattr(chosen, n) for n in reversed(_EVENT_ORDER)]))
         counts = self.series.counts()
-        risen = rises(counts if self.rise_series is self.series else self.rise_series.counts())
+        judged: list[Finding] = []
+        if self.find_rises:
+            risen = rises(counts if self.rise_series is self.series
+                          else self.rise_series.counts())
+            judged = [*rise_findings(risen), *campaign_findings(campaigns(risen))]
         findings = LazyFindings(
             chosen.take(scanner_mask(chosen, self.sizes, self.thresholds)),
             chosen.take(backscatter_mask(chosen, self.thresholds)),
-            [*rise_findings(risen), *campaign_findings(campaigns(risen))],
+            judged,
             sizes=self.sizes, thresholds=self.thresholds, research=self.research)
         return findings, counts
 
@@ -146,7 +152,8 @@ class Pipeline:
 def analyse_captures(captures: Sequence[Capture], *, sizes: SensorSizes | None = None,
                      thresholds: Thresholds = DEFAULT_THRESHOLDS, research: ResearchScanners | None = None,
                      bucket: str = "1h", rise_bucket: str = "1h",
-                     on_packets: Callable[[int], None] | None = None) -> Analysis:
+                     on_packets: Callable[[int], None] | None = None,
+                     find_rises: bool = True) -> Analysis:
     """Analyse captures in the order given (see the module text on time order).
 
     Raises ``CaptureError`` before reading anything when a capture is missing or in no
@@ -156,7 +163,7 @@ def analyse_captures(captures: Sequence[Capture], *, sizes: SensorSizes | None =
     for capture in captures:
         detect_format(capture.path)
     pipeline = Pipeline(sizes=sizes, thresholds=thresholds, research=research, bucket=bucket,
-                        rise_bucket=rise_bucket)
+                        rise_bucket=rise_bucket, find_rises=find_rises)
     stats: list[ReadStats] = []
     for capture in captures:
         stream = iter_packets(capture.path)

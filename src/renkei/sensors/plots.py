@@ -94,14 +94,17 @@ def top_ports(series: pl.DataFrame, top: int = 10, *, sensor: int | None = None)
 
 
 def grid(series: pl.DataFrame, rows: Sequence[tuple[int, int]], *, measure: str = "packets",
-         sensor: int | None = None, zone: tzinfo = UTC) -> Grid:
-    """The measure per chosen (proto, port) and bucket, summed over sensors (or one)."""
+         sensor: int | None = None, zone: tzinfo = UTC,
+         span: tuple[int, int] | None = None) -> Grid:
+    """The measure per chosen (proto, port) and bucket, summed over sensors (or one), from
+    the series' first bucket to its last, or over ``span`` (first and last bucket start in
+    ns, which must hold the series' buckets)."""
     frame = series if sensor is None else series.filter(pl.col("sensor") == sensor)
     if series.is_empty():
         return Grid([], timedelta(hours=1), list(rows), np.zeros((len(rows), 0)))
     step_s = int(series["width"][0])
     ns = series["bucket"].dt.epoch("ns")
-    first, last = int(ns.min()), int(ns.max())  # type: ignore[arg-type]
+    first, last = span if span is not None else (int(ns.min()), int(ns.max()))  # type: ignore[arg-type]
     count = (last - first) // (step_s * 10**9) + 1
     merge = -(-count // MAX_BUCKETS)
     step_s *= merge
@@ -140,20 +143,46 @@ def _time_label(zone: tzinfo, _: Translate) -> str:
     return _("Time") + f" ({zone_name(zone)})"
 
 
+def _totals_rest(totals: pl.DataFrame, data: Grid, first: int) -> Counts:
+    """Packets per grid bucket of every port (``totals``: bucket, packets) less the
+    grid's rows."""
+    step_ns = int(data.step.total_seconds()) * 10**9
+    whole = np.zeros(len(data.starts))
+    t = (totals["bucket"].dt.epoch("ns").to_numpy() - first) // step_ns
+    np.add.at(whole, t, totals["packets"].cast(pl.Float64).to_numpy())
+    rest: Counts = np.maximum(whole - data.values.sum(axis=0), 0.0)
+    return rest
+
+
 def top_ports_svg(series: pl.DataFrame, *, lang: str = "en", top: int = 8,
-                  measure: str = "packets", zone: tzinfo = UTC) -> str:
-    """The busiest ports over time, stacked, with every other port as one grey layer."""
+                  measure: str = "packets", zone: tzinfo = UTC,
+                  totals: pl.DataFrame | None = None) -> str:
+    """The busiest ports over time, stacked, with every other port as one grey layer.
+
+    A caller whose ``series`` holds only some ports (a report of the store) gives the
+    packets per bucket of every port as ``totals`` (bucket, packets): the grey layer is
+    then the rest of those."""
     _ = translator(lang)
     chosen = [(int(r["proto"]), int(r["port"]))
               for r in top_ports(series, top).iter_rows(named=True)]
-    everything = series.select("proto", "port").unique().rows()
-    data = grid(series, [*chosen, *(r for r in everything if r not in chosen)],
-                measure=measure, zone=zone)
+    if (totals is not None and measure == "packets" and not totals.is_empty()
+            and not series.is_empty()):
+        ns = [*series["bucket"].dt.epoch("ns").to_list(),
+              *totals["bucket"].dt.epoch("ns").to_list()]
+        span = (min(ns), max(ns))
+        data = grid(series, chosen, zone=zone, span=span)
+        rest = _totals_rest(totals, data, span[0])
+        others = True
+    else:
+        everything = series.select("proto", "port").unique().rows()
+        data = grid(series, [*chosen, *(r for r in everything if r not in chosen)],
+                    measure=measure, zone=zone)
+        rest = data.values[len(chosen):].sum(axis=0)
+        others = len(data.rows) > len(chosen)
     layers = [charts.Series(port_label(*row), PORT_COLORS[i % len(PORT_COLORS)],
                             [round(v) for v in data.values[i]])
               for i, row in enumerate(chosen)]
-    rest = data.values[len(chosen):].sum(axis=0)
-    if len(data.rows) > len(chosen) and rest.any():
+    if others and rest.any():
         layers.append(charts.Series(_("Other ports"), OTHER_COLOR, [round(v) for v in rest]))
     return charts.timeline_svg(
         data.starts, data.step, layers, context_starts=[], context_step=data.step,

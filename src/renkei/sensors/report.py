@@ -1,7 +1,11 @@
 """Reports of darknet observation (renkei's NICTER/TSUBAME-style report), English or Japanese.
 
 One summary (:func:`summarise`) of a period's series and findings feeds two outputs: a
-self-contained HTML file for analysts and the CSIRTs they brief, and JSON for tools. What
+self-contained HTML file for analysts and the CSIRTs they brief, and JSON for tools. The
+figures of the whole series (totals, each sensor's busiest port, the top ports, packets
+per bucket) come from the table itself (``Figures.of``) or, for a report of the store,
+from its aggregate queries (``sensors.stored_report``), which then hands over the series
+of the charted ports only; findings are read once, so they may be a stream. What
 the analysis knows is reported as it is: the series counts unique sources per (bucket,
 sensor, port), and unique sources do not add across those, so the report gives peaks, the
 number of scanners found, and a total only when the caller knows one (``unique_sources``).
@@ -11,7 +15,7 @@ untrusted text: HTML is autoescaped and a CSP forbids scripts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cache
@@ -173,34 +177,63 @@ class Summary:
     countries: list[PlaceRow] | None  # None: no geo data was given
     ases: list[PlaceRow] | None
     attributions: list[str]
+    risen: list[Finding] = field(default_factory=list)    # the rise findings, for the chart
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What the summary and charts read of the whole series: totals, each sensor's packets
+    and busiest port, the top ports (``plots.top_ports``'s table) and packets per bucket of
+    every port (``bucket``, ``packets``) for the top-ports chart's grey layer."""
+
+    packets: int
+    research_packets: int
+    peak_sources: int
+    sensor_packets: dict[int, int]
+    busiest: dict[int, str]
+    ports: pl.DataFrame
+    bucket_packets: pl.DataFrame | None = None
+
+    @classmethod
+    def of(cls, series: pl.DataFrame, top: int = TOP_PORTS) -> Figures:
+        """The figures of a whole series table."""
+        if series.is_empty():
+            return cls(0, 0, 0, {}, {}, plots.top_ports(series, top))
+        busiest = {int(r["sensor"]): plots.port_label(r["proto"], r["port"])
+                   for r in (series.group_by("sensor", "proto", "port")
+                             .agg(pl.col("packets").sum())
+                             .sort(["packets", "proto", "port"], descending=[True, False, False])
+                             .unique("sensor", keep="first", maintain_order=True)
+                             .iter_rows(named=True))}
+        return cls(
+            packets=int(series["packets"].sum()),
+            research_packets=int(series["research_packets"].sum()),
+            peak_sources=int(series["sources"].max() or 0),  # type: ignore[arg-type]
+            sensor_packets={int(k): int(v) for k, v in series.group_by("sensor")
+                            .agg(pl.col("packets").sum()).iter_rows()},
+            busiest=busiest, ports=plots.top_ports(series, top))
 
 
 # ---------------------------------------------------------------- the summary
 
 
-def _period(series: pl.DataFrame, findings: Sequence[Finding],
+def _period(series: pl.DataFrame, moments: list[datetime],
             period: tuple[datetime, datetime] | None) -> tuple[datetime, datetime]:
     if period is not None:
         return period
-    moments: list[datetime] = [m for f in findings for m in (f.first, f.last)]
     if not series.is_empty():
         width = timedelta(seconds=int(series["width"][0]))
-        moments += [series["bucket"].min(), series["bucket"].max() + width]  # type: ignore[list-item, operator]
+        moments = [*moments, series["bucket"].min(), series["bucket"].max() + width]  # type: ignore[list-item, operator]
     if not moments:
         now = datetime.now(UTC)
         return now, now
     return min(moments), max(moments)
 
 
-def _sensor_rows(series: pl.DataFrame, sensors: Sequence[SensorInfo], days: float,
+def _sensor_rows(figures: Figures, sensors: Sequence[SensorInfo], days: float,
                  scanners: list[SourceRow], victims: list[SourceRow]) -> list[SensorRow]:
-    packets = dict(series.group_by("sensor").agg(pl.col("packets").sum()).iter_rows())
-    busiest = {int(r["sensor"]): plots.port_label(r["proto"], r["port"])
-               for r in (series.group_by("sensor", "proto", "port").agg(pl.col("packets").sum())
-                         .sort(["packets", "proto", "port"], descending=[True, False, False])
-                         .unique("sensor", keep="first", maintain_order=True)
-                         .iter_rows(named=True))}
-    indexes = sorted(set(range(len(sensors))) | {int(s) for s in packets})
+    packets = figures.sensor_packets
+    indexes = sorted(set(range(len(sensors))) | set(packets))
     rows = []
     for index in indexes:
         name, site, addresses = sensors[index] if index < len(sensors) else (f"#{index}", "", 0)
@@ -208,18 +241,19 @@ def _sensor_rows(series: pl.DataFrame, sensors: Sequence[SensorInfo], days: floa
         rows.append(SensorRow(
             index, visible(name), visible(site), addresses, count,
             count / addresses / days if addresses > 0 and days > 0 else None,
-            busiest.get(index, "—"),
+            figures.busiest.get(index, "—"),
             sum(index in s.sensors for s in scanners), sum(index in v.sensors for v in victims)))
     return rows
 
 
-def _port_rows(series: pl.DataFrame, total: int, top: int) -> list[PortRow]:
+def _port_rows(figures: Figures, top: int) -> list[PortRow]:
+    total = figures.packets
     return [PortRow(
         int(r["proto"]), int(r["port"]), plots.port_label(r["proto"], r["port"]),
         int(r["packets"]), 100 * int(r["packets"]) / total if total else 0.0,
         100 * int(r["research_packets"]) / int(r["packets"]) if r["packets"] else 0.0,
         int(r["peak_sources"]), int(r["sensors"]))
-        for r in plots.top_ports(series, top).iter_rows(named=True)]
+        for r in figures.ports.head(top).iter_rows(named=True)]
 
 
 def _port_of(finding: Finding) -> str:
@@ -228,7 +262,7 @@ def _port_of(finding: Finding) -> str:
     return finding.protocol
 
 
-def _rise_rows(findings: Sequence[Finding]) -> list[RiseRow]:
+def _rise_rows(findings: Iterable[Finding]) -> list[RiseRow]:
     """Rises of the same port at the same sensor in touching buckets become one row."""
     rises = sorted((f for f in findings if f.kind is FindingKind.RISE),
                    key=lambda f: (f.sensor or 0, _port_of(f), f.first))
@@ -247,12 +281,7 @@ def _rise_rows(findings: Sequence[Finding]) -> list[RiseRow]:
     return sorted(rows, key=lambda r: (-r.peak_sources, r.first, r.label))
 
 
-def _sources(findings: Sequence[Finding], kind: FindingKind) -> list[SourceRow]:
-    merged: dict[str, SourceRow] = {}
-    for f in findings:
-        if f.kind is kind and f.src is not None:
-            key = str(f.src)
-            merged.setdefault(key, SourceRow(key)).add(f)
+def _ranked(merged: dict[str, SourceRow]) -> list[SourceRow]:
     return sorted(merged.values(), key=lambda r: (-r.packets, r.src))
 
 
@@ -282,39 +311,55 @@ def _places(scanners: list[SourceRow], victims: list[SourceRow], lang: str,
                                                            for k, v in as_names.items()})
 
 
-def summarise(series: pl.DataFrame, findings: Sequence[Finding], *, lang: str = "en",
+def summarise(series: pl.DataFrame, findings: Iterable[Finding], *, lang: str = "en",
               sensors: Sequence[SensorInfo] = (), geo: Geo | None = None,
               period: tuple[datetime, datetime] | None = None,
-              unique_sources: int | None = None) -> Summary:
-    """Everything both outputs show, computed once."""
-    start, end = _period(series, findings, period)
+              unique_sources: int | None = None, figures: Figures | None = None) -> Summary:
+    """Everything both outputs show, computed once; ``findings`` are read once, in one
+    pass (a stream of a month's scanners is never held as ``Finding`` objects)."""
+    figures = figures if figures is not None else Figures.of(series)
+    merged: dict[FindingKind, dict[str, SourceRow]] = {FindingKind.SCANNER: {},
+                                                       FindingKind.BACKSCATTER: {}}
+    risen: list[Finding] = []
+    campaigns: list[CampaignRow] = []
+    moments: list[datetime] = []
+    for f in findings:
+        if period is None:      # the findings' span: the first and the last moment
+            moments = ([min(moments[0], f.first), max(moments[1], f.last)] if moments
+                       else [f.first, f.last])
+        if f.kind is FindingKind.RISE:
+            risen.append(f)
+        elif f.kind is FindingKind.CAMPAIGN:
+            campaigns.append(CampaignRow(_port_of(f), f.first, f.last, list(f.sensors),
+                                         f.unique_srcs, f.packets))
+        elif f.src is not None:
+            key = str(f.src)
+            merged[f.kind].setdefault(key, SourceRow(key)).add(f)
+    start, end = _period(series, moments, period)
     days = max((end - start).total_seconds() / 86_400, 0.0)
-    scanners = _sources(findings, FindingKind.SCANNER)
-    victims = _sources(findings, FindingKind.BACKSCATTER)
+    scanners = _ranked(merged[FindingKind.SCANNER])
+    victims = _ranked(merged[FindingKind.BACKSCATTER])
     countries = ases = None
     if geo is not None:
         rows = [*scanners, *victims]
         for row, info in zip(rows, geo.lookup_many([r.src for r in rows]), strict=True):
             row.geo = info
         countries, ases = _places(scanners, victims, lang)
-    total = int(series["packets"].sum()) if not series.is_empty() else 0
-    sensor_rows = _sensor_rows(series, sensors, days, scanners, victims)
+    total = figures.packets
+    sensor_rows = _sensor_rows(figures, sensors, days, scanners, victims)
     sized = [s for s in sensor_rows if s.addresses > 0]
     per_address = (sum(s.packets for s in sized) / sum(s.addresses for s in sized) / days
                    if sized and days > 0 else None)
-    campaigns = [CampaignRow(_port_of(f), f.first, f.last, list(f.sensors), f.unique_srcs,
-                             f.packets)
-                 for f in findings if f.kind is FindingKind.CAMPAIGN]
     return Summary(
         start=start, end=end, days=days, packets=total,
-        research_packets=int(series["research_packets"].sum()) if total else 0,
+        research_packets=figures.research_packets if total else 0,
         per_address_day=per_address,
-        peak_sources=int(series["sources"].max() or 0) if total else 0,  # type: ignore[arg-type]
+        peak_sources=figures.peak_sources if total else 0,
         unique_sources=unique_sources, sensors=sensor_rows,
-        ports=_port_rows(series, total, TOP_PORTS), rises=_rise_rows(findings),
+        ports=_port_rows(figures, TOP_PORTS), rises=_rise_rows(risen),
         campaigns=sorted(campaigns, key=lambda c: (c.first, c.label)),
         scanners=scanners, victims=victims, countries=countries, ases=ases,
-        attributions=geo.attributions if geo is not None else [])
+        attributions=geo.attributions if geo is not None else [], risen=risen)
 
 
 # ---------------------------------------------------------------- HTML
@@ -326,21 +371,22 @@ def _environment() -> Environment:
                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def _charts(series: pl.DataFrame, findings: Sequence[Finding], summary: Summary, lang: str,
-            zone: tzinfo) -> dict[str, Markup | list[tuple[str, Markup]]]:
+def _charts(series: pl.DataFrame, summary: Summary, lang: str, zone: tzinfo,
+            totals: pl.DataFrame | None = None) -> dict[str, Markup | list[tuple[str, Markup]]]:
     """Inline SVG from renkei's own labels and escaped sensor names (see ``plots``)."""
     _ = translator(lang)
     made: dict[str, Markup | list[tuple[str, Markup]]] = {}
     if series.is_empty():
         return made
     names = {s.index: s.name for s in summary.sensors}
-    made["ports"] = Markup(plots.top_ports_svg(series, lang=lang, zone=zone))  # noqa: S704
+    made["ports"] = Markup(plots.top_ports_svg(  # noqa: S704  (our own SVG)
+        series, lang=lang, zone=zone, totals=totals))
     made["heatmaps"] = [
         (s.name, Markup(plots.heatmap_svg(series, s.index, lang=lang, zone=zone)))  # noqa: S704
         for s in summary.sensors[:HEATMAPS] if s.packets]
     if summary.rises:
         made["rises"] = Markup(plots.rising_ports_svg(  # noqa: S704  (our own SVG)
-            series, findings, lang=lang, sensor_names=names, zone=zone))
+            series, summary.risen, lang=lang, sensor_names=names, zone=zone))
     if summary.countries and any(r.key != "—" for r in summary.countries):
         shown = [r for r in summary.countries if r.key != "—" and r.scanners][:15]
         if shown:
@@ -359,15 +405,24 @@ def _rate(value: float | None) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:,.2f}"
 
 
-def render_html(series: pl.DataFrame, findings: Sequence[Finding], *, lang: str,
+def render_html(series: pl.DataFrame, findings: Iterable[Finding], *, lang: str,
                 sensors: Sequence[SensorInfo], geo: Geo | None,
                 period: tuple[datetime, datetime] | None = None, zone: tzinfo = UTC,
-                unique_sources: int | None = None) -> str:
+                unique_sources: int | None = None, figures: Figures | None = None) -> str:
     """One HTML file with no scripts or external assets: it opens anywhere, offline."""
-    _ = translator(lang)
+    translator(lang)    # an unknown language is refused before any work
     summary = summarise(series, findings, lang=lang, sensors=sensors, geo=geo, period=period,
-                        unique_sources=unique_sources)
-    charts = _charts(series, findings, summary, lang, zone)
+                        unique_sources=unique_sources, figures=figures)
+    return html_of(summary, series, lang=lang, zone=zone,
+                   totals=figures.bucket_packets if figures is not None else None)
+
+
+def html_of(summary: Summary, series: pl.DataFrame, *, lang: str, zone: tzinfo = UTC,
+            totals: pl.DataFrame | None = None) -> str:
+    """``render_html`` of a summary made already (``series``: at least the charted ports';
+    ``totals``: packets per bucket of every port, when ``series`` holds only those)."""
+    _ = translator(lang)
+    charts = _charts(series, summary, lang, zone, totals)
     names = {s.index: s.name for s in summary.sensors}
     return _environment().get_template("report.html.j2").render(
         _=_, lang=lang, s=summary, charts=charts, zone=plots.zone_name(zone),
@@ -416,14 +471,23 @@ def _port_series(series: pl.DataFrame, ports: list[PortRow]) -> list[dict[str, o
             for i, port in enumerate(ports)]
 
 
-def render_json(series: pl.DataFrame, findings: Sequence[Finding], *, lang: str,
+def render_json(series: pl.DataFrame, findings: Iterable[Finding], *, lang: str,
                 sensors: Sequence[SensorInfo], geo: Geo | None,
                 period: tuple[datetime, datetime] | None = None, zone: tzinfo = UTC,
-                unique_sources: int | None = None) -> dict[str, object]:
+                unique_sources: int | None = None, figures: Figures | None = None,
+                ) -> dict[str, object]:
     """The report as data: keys in English, names in ``lang``, times in ISO 8601 (UTC)."""
-    _ = translator(lang)
+    translator(lang)
     s = summarise(series, findings, lang=lang, sensors=sensors, geo=geo, period=period,
-                  unique_sources=unique_sources)
+                  unique_sources=unique_sources, figures=figures)
+    return json_of(s, series, lang=lang, zone=zone)
+
+
+def json_of(s: Summary, series: pl.DataFrame, *, lang: str, zone: tzinfo = UTC,
+            ) -> dict[str, object]:
+    """``render_json`` of a summary made already."""
+    _ = translator(lang)
+    geo = s.countries is not None
     return {
         "report": "renkei.sensors.report",
         "version": 1,
@@ -454,9 +518,8 @@ def render_json(series: pl.DataFrame, findings: Sequence[Finding], *, lang: str,
         "campaigns": [{"port": c.label, "first": _iso(c.first), "last": _iso(c.last),
                        "sensors": c.sensors, "peak_sources": c.peak_sources,
                        "packets": c.packets} for c in s.campaigns],
-        "scanners": [_source_json(r, geo is not None) for r in s.scanners[:JSON_TOP]],
-        "backscatter_victims": [_source_json(r, geo is not None)
-                                for r in s.victims[:JSON_TOP]],
+        "scanners": [_source_json(r, geo) for r in s.scanners[:JSON_TOP]],
+        "backscatter_victims": [_source_json(r, geo) for r in s.victims[:JSON_TOP]],
         "countries": None if s.countries is None else [_place_json(r) for r in s.countries],
         "ases": None if s.ases is None else [_place_json(r) for r in s.ases],
         "geo_sources": s.attributions,

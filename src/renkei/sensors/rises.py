@@ -3,9 +3,10 @@
 Per (sensor, protocol, port), the value of a bucket is its unique sources less those on the
 research-scanner list (labelled, never alarmed on). Its baseline is the median and MAD of
 the previous ``window`` buckets, a bucket absent from the series counting as zero sources;
-buckets before the series began are unknown, and a bucket is only judged with at least
-``min_history`` known ones before it. A rise is a value of at least ``min_sources`` above
-``median + k × max(1.4826 × MAD, 1)``: 1.4826 × MAD estimates the standard deviation of
+buckets before the sensor's series began are unknown (a sensor that joins later has no
+history of zeros before it, so its first busy hour is no "new port"), and a bucket is only
+judged with at least ``min_history`` known ones before it. A rise is a value of at least
+``min_sources`` above ``median + k × max(1.4826 × MAD, 1)``: 1.4826 × MAD estimates the standard deviation of
 normal noise while ignoring past spikes, and the floor of one source keeps a flat baseline
 (MAD 0) from alarming on every extra source.
 
@@ -20,6 +21,7 @@ distinct sensors is reported once, from its first rise to the end of its last bu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 import numpy as np
@@ -34,6 +36,14 @@ from renkei.sensors.series_counts import SeriesCounts
 
 Floats = npt.NDArray[np.float64]
 MAD_SCALE = 1.4826
+#: The defaults of ``rises`` and ``campaigns``: a week of hourly buckets, a day of history,
+#: three robust standard deviations, ten sources; two sensors within a day.
+WINDOW = 168
+MIN_HISTORY = 24
+K = 3.0
+MIN_SOURCES = 10
+MIN_SENSORS = 2
+CAMPAIGN_GAP_S = 86_400
 _BLOCK_CELLS = 2_000_000
 _GROUP = ["sensor", "proto", "port"]
 
@@ -98,14 +108,33 @@ def _rising_groups(columns: dict[str, np.ndarray], hot: npt.NDArray[np.bool_]) -
     return np.flatnonzero(wanted[at] == key)
 
 
-def rises(series: pl.DataFrame | SeriesCounts, *, window: int = 168, min_history: int = 24,
-          k: float = 3.0, min_sources: int = 10) -> pl.DataFrame:
+def _origins(sensor: np.ndarray, all_ns: np.ndarray, given: Mapping[int, int] | None,
+             ) -> npt.NDArray[np.int64]:
+    """Per sensor index: the start of its first known bucket (ns), its series' first
+    bucket unless ``given``."""
+    size = int(sensor.max()) + 1
+    origin = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(origin, sensor.astype(np.intp), all_ns.astype(np.int64))
+    for index, start in (given or {}).items():
+        if 0 <= index < size:
+            origin[index] = start
+    return origin
+
+
+def rises(series: pl.DataFrame | SeriesCounts, *, window: int = WINDOW,
+          min_history: int = MIN_HISTORY, k: float = K, min_sources: int = MIN_SOURCES,
+          origins: Mapping[int, int] | None = None, since_ns: int | None = None,
+          ) -> pl.DataFrame:
     """The buckets of ``series`` (see ``series.series``, or its ``SeriesCounts``) whose
     sources rose beyond baseline.
 
-    ``window`` and ``min_history`` count buckets (168 hourly buckets: a week). Columns:
-    bucket, sensor, proto, port, sources (research scanners left out), research_sources,
-    packets, baseline (median), mad, threshold, width.
+    ``window`` and ``min_history`` count buckets (168 hourly buckets: a week). A caller
+    that holds only part of a longer history (``sensors.history``) says where each
+    sensor's known buckets begin (``origins``: sensor index to ns since the epoch, a bucket
+    start at or before its first row) and judges only the buckets from ``since_ns`` on,
+    the rows before serving as baseline. Columns: bucket, sensor, proto, port, sources
+    (research scanners left out), research_sources, packets, baseline (median), mad,
+    threshold, width.
     """
     if isinstance(series, SeriesCounts):
         if not series.height:
@@ -124,15 +153,22 @@ def rises(series: pl.DataFrame | SeriesCounts, *, window: int = 168, min_history
         every = {name: series[name].to_numpy()
                  for name in (*_GROUP, "sources", "research_sources")}
     every_value = every["sources"].astype(np.int64) - every["research_sources"].astype(np.int64)
+    origin = _origins(every["sensor"], all_ns, origins)
+    row_origin = origin[every["sensor"].astype(np.intp)]
+    if (all_ns < row_origin).any():
+        raise ValueError("a row of the series is before its sensor's origin")
+    judged = every_value >= min_sources
+    if since_ns is not None:
+        judged &= all_ns >= since_ns
     # only a port that reaches min_sources somewhere can rise: the others (most of a
     # darknet's ports, hit by one or two sources) are left out before anything is sorted
-    rows = _rising_groups(every, every_value >= min_sources)
+    rows = _rising_groups(every, judged)
     if not len(rows):
         return pl.DataFrame(schema=_RISE_SCHEMA)
     table = series.frame(rows) if isinstance(series, SeriesCounts) else series[rows]
     # ordered by (sensor, proto, port, bucket) with the packed radix sort: polars' sort of
     # the four columns took most of the time on a large series
-    every_t = (all_ns[rows] - all_ns.min()) // (width * NS)
+    every_t = (all_ns[rows] - row_origin[rows]) // (width * NS)
     columns = {name: every[name][rows] for name in _GROUP}
     order = group({**columns, "t": every_t}, len(rows)).order
     t = every_t[order].astype(np.int64)
@@ -143,7 +179,7 @@ def rises(series: pl.DataFrame | SeriesCounts, *, window: int = 168, min_history
         change[1:] |= key[1:] != key[:-1]
     groups = np.cumsum(change, dtype=np.int64) - 1
     value = every_value[rows][order].astype(np.float64)
-    candidates = np.flatnonzero((value >= min_sources) & (np.minimum(t, window) >= min_history))
+    candidates = np.flatnonzero(judged[rows][order] & (np.minimum(t, window) >= min_history))
     if not len(candidates):
         return pl.DataFrame(schema=_RISE_SCHEMA)
     median, mad = _baselines(groups, t, value, candidates, window)
@@ -166,8 +202,8 @@ _CAMPAIGN_SCHEMA = pl.Schema({"proto": pl.UInt8(), "port": pl.UInt16(), "first":
                     "rises": pl.UInt32(), "peak_sources": pl.Int64(), "packets": pl.UInt64()})
 
 
-def campaigns(rises: pl.DataFrame, *, min_sensors: int = 2, window_s: int = 86_400,
-              ) -> pl.DataFrame:
+def campaigns(rises: pl.DataFrame, *, min_sensors: int = MIN_SENSORS,
+              window_s: int = CAMPAIGN_GAP_S) -> pl.DataFrame:
     """Ports that rose at ``min_sensors`` or more sensors with rises within ``window_s``.
 
     Columns: proto, port, first, last (end of the last risen bucket), sensors, rises,

@@ -2,9 +2,11 @@
 ingesting captures, and reading back the series and findings.
 
 ``ingest`` hands the captures to ``sensors.pipeline`` and keeps what it returns; the
-analysis never reads the database. A capture already ingested for the same sensor (same
-SHA-256) is skipped, so re-ingesting is idempotent; a file that is not a capture is a
-problem of the run, never its end.
+analysis never reads the database. Rises and campaigns are then judged on the stored
+history (``sensors.history``), not on the run alone: a network's captures come an hour or
+a day at a time, and a port's baseline is the week before. A capture already ingested for
+the same sensor (same SHA-256) is skipped, so re-ingesting is idempotent; a file that is
+not a capture is a problem of the run, never its end.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
@@ -213,14 +216,17 @@ class IngestResult:
     unreadable: list[str] = field(default_factory=list)   # not a capture, or missing
     problems: list[Problem] = field(default_factory=list)
     packets: int = 0
-    findings: int = 0
+    findings: int = 0             # rows added: scanners, backscatter, new rises and campaigns
+    findings_updated: int = 0     # stored rises and campaigns the new history changed
+    findings_removed: int = 0     # stored rises and campaigns it no longer bears out
     series_rows: int = 0
 
     def counts(self) -> dict[str, int]:
         return {"read": len(self.read), "already": len(self.already),
                 "unreadable": len(self.unreadable), "packets": self.packets,
                 "skipped": sum(r[3] for r in self.read), "problems": len(self.problems),
-                "findings": self.findings, "series_rows": self.series_rows}
+                "findings": self.findings, "findings_updated": self.findings_updated,
+                "findings_removed": self.findings_removed, "series_rows": self.series_rows}
 
 
 def file_digest(path: Path) -> str:
@@ -231,7 +237,9 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _finding_row(run_id: int, finding: Finding, ids: Sequence[int]) -> dict[str, Any]:
+def finding_row(run_id: int, finding: Finding, ids: Sequence[int]) -> dict[str, Any]:
+    """A finding as a ``FindingRow``'s values, its sensor indexes as the ids ``ids`` name
+    (``sensors.history`` stores rises and campaigns the same way)."""
     def sensor_id(index: int | None) -> int | None:
         return ids[index] if index is not None and 0 <= index < len(ids) else None
 
@@ -252,7 +260,9 @@ def ingest(session: Session, clock: Clock, captures: Sequence[SensorCapture], *,
            research: ResearchScanners | None = None, thresholds: Thresholds = DEFAULT_THRESHOLDS,
            bucket: str = "1h", on_packets: Callable[[int], None] | None = None,
            actor: str | None = None, source: str = "cli") -> IngestResult:
-    """Analyse captures of registered sensors and keep the series, findings and the run."""
+    """Analyse captures of registered sensors and keep the series, findings and the run;
+    then judge rises and campaigns on the stored history of the buckets the run touched."""
+    from renkei.sensors import history
     from renkei.sensors.pipeline import Capture, analyse_captures
 
     if not captures:
@@ -296,7 +306,8 @@ def ingest(session: Session, clock: Clock, captures: Sequence[SensorCapture], *,
                                     sizes=[s.address_count for s in sensors]
                                     if any(s.address_count for s in sensors) else None,
                                     thresholds=thresholds, research=research, bucket=bucket,
-                                    rise_bucket=bucket, on_packets=on_packets)
+                                    rise_bucket=bucket, on_packets=on_packets,
+                                    find_rises=False)
         ids = [s.id for s in sensors]
         stats: list[ReadStats | None] = list(analysis.stats)  # one per capture, in order
         stats += [None] * (len(wanted) - len(stats))
@@ -314,6 +325,14 @@ def ingest(session: Session, clock: Clock, captures: Sequence[SensorCapture], *,
         result.series_rows = _keep_series(session, run.id, analysis.counts.frames(INSERT_ROWS),
                                           ids)
         result.findings = _keep_findings(session, run.id, analysis.findings, ids)
+        span = history.touched(analysis.counts.starts_ns())
+        if span is not None:
+            kept = np.unique(analysis.counts.column("sensor"))
+            judged = history.judge(session, run.id, [ids[int(i)] for i in kept if i < len(ids)],
+                                   *span, width)
+            result.findings += judged.inserted
+            result.findings_updated = judged.updated
+            result.findings_removed = judged.removed
     if result.problems:
         session.execute(insert(IngestProblem), [
             {"run_id": run.id, "path": p.path[:2000], "offset": p.offset, "record": p.record,
@@ -363,7 +382,7 @@ def _keep_findings(session: Session, run_id: int, findings: Iterable[Finding],
     kept = 0
     batch: list[dict[str, Any]] = []
     for finding in findings:
-        batch.append(_finding_row(run_id, finding, ids))
+        batch.append(finding_row(run_id, finding, ids))
         if len(batch) == INSERT_ROWS:
             session.execute(insert(FindingRow), batch)
             kept += len(batch)

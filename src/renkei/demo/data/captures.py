@@ -31,6 +31,9 @@ BACKSCATTER_DAYS = (12, 13, 25, 26, 27)
 VICTIM = "192.0.2.10"  # in Sakura Bank's range
 #: infected customers of two members scanning for telnet in the last ten days
 INFECTED = ("203.0.113.45", "203.0.113.77", "198.51.100.23", "198.51.100.140")
+#: the wave's hosts start within this hour (UTC) of each day, as a botnet's sweep does:
+#: their unique sources on telnet rise beyond the port's baseline at both sensors
+WAVE_HOUR = 3
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ def day_actors(sensor: int, day: int, day_start: float, days: int = DAYS) -> lis
             src = (_address(INFECTED[i % len(INFECTED)]) if i < len(INFECTED) and wave >= i
                    else int(pool[(7 * i + day) % len(pool)]) ^ 0x5A)
             actors.append(Actor("mirai", src, 23 if i % 4 else 2323,
-                                day_start + float(rng.uniform(0, 22 * 3600)),
+                                day_start + WAVE_HOUR * 3600 + float(rng.uniform(0, 3600)),
                                 float(rng.uniform(900, 7200)), int(rng.integers(25, 60))))
     for i in range(3):
         actors.append(Actor("udp", int(pool[(day + 11 * i) % len(pool)]) ^ 0x33,
