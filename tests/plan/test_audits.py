@@ -63,6 +63,8 @@ def test_loading_again_is_idempotent_and_other_content_is_refused(db_session: Se
     ("format: renkei-framework/1\nkey: '../x'\nversion: '1'\ntitle: t\nrequirements:\n- {ref: A, title: a}\n", "key must be"),
     ("format: renkei-framework/1\nkey: k\nversion: '1'\ntitle: t\nrequirements:\n- {ref: 'A B', title: a}\n", "without spaces"),
     ("format: renkei-framework/1\nkey: k\nversion: '1'\ntitle: t\nrequirements: " + "[" * 5000 + "]" * 5000 + "\n", "not YAML|expected a mapping"),
+    ("format: renkei-framework/1\nkey: k\nversion: '1'\ntitle: t\nrequirements:\n- {ref: A, title: a, text: " + "x" * 20_001 + "}\n", "text is longer than 20000"),
+    ("format: renkei-framework/1\nkey: k\nversion: '1'\ntitle: " + "t" * 1001 + "\nrequirements:\n- {ref: A, title: a}\n", "title is longer than 1000"),
 ])
 def test_bad_framework_files_are_refused_whole(text: str, message: str) -> None:
     with pytest.raises(PlanDataError, match=message):

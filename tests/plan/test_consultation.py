@@ -97,6 +97,10 @@ def test_importing_again_is_idempotent_but_a_changed_comment_is_refused(
     (b"number,submitter,summary\n1,a,x\n1,b,y\n", "c.csv", "appears twice"),
     (b"format: renkei-plan/1\n", "c.yaml", "expected format"),
     (b"\xff\xfe", "c.csv", "not UTF-8"),
+    (b"number,submitter,summary\n1,a," + b"x" * 20_001 + b"\n", "c.csv",
+     "line 2 \\(number 1\\): summary is longer than 20000 characters"),
+    (b"number,submitter,summary\n1," + b"a" * 201 + b",x\n", "c.csv",
+     "submitter is longer than 200"),
 ])
 def test_bad_comment_files_are_refused(db_session: Session, opened: str, data: bytes, name: str,
                                        message: str) -> None:
@@ -114,6 +118,10 @@ def test_oversized_imports_and_unknown_consultations(db_session: Session, opened
         service.results(db_session, opened)
     with pytest.raises(PlanConflictError):
         service.create(db_session, CLOCK, opened, "", 2015, actor="a")
+    for key in ("a/b", "a b", "a%2F", "a?b", ""):  # a key is a URL's path segment
+        with pytest.raises(PlanError, match="letters, digits"):
+            service.create(db_session, CLOCK, key, "", 2015, actor="a")
+    assert service.create(db_session, CLOCK, "cs-2016_v1.0", "", 2015, actor="a").key
 
 
 def test_the_2015_comments_import_with_their_categories_as_drafts(db_session: Session) -> None:

@@ -30,6 +30,7 @@ from renkei.plan.store import Consultation, ConsultationComment, ConsultationEve
 OPEN, PUBLISHED = "open", "published"
 MAX_ANSWER_CHARS = 20_000
 MAX_IMPORT_BYTES = 4 * 1024 * 1024  # within the API's request bound
+KEY_MARKS = "-_."
 
 
 def parse_category(text: str) -> Category:
@@ -63,8 +64,10 @@ def _event(session: Session, clock: Clock, consultation: Consultation,
 def create(session: Session, clock: Clock, key: str, title: str, year: int, *, actor: str,
            source: str = "cli") -> Consultation:
     clean = key.strip()
-    if not is_clean_line(clean, min_chars=1, max_chars=100) or " " in clean:
-        raise PlanError("a consultation key is 1 to 100 characters without spaces")
+    if not is_clean_line(clean, min_chars=1, max_chars=100) or not all(
+            ch.isalnum() or ch in KEY_MARKS for ch in clean):
+        # the key is a URL's path segment on the console and the API: no '/', '%', '?'
+        raise PlanError("a consultation key is 1 to 100 letters, digits, '-', '_' or '.'")
     if get(session, clean, missing_ok=True) is not None:
         raise PlanConflictError("consultation {key} already exists", key=clean)
     consultation = Consultation(key=clean, title=clean_text(title, 500, "a title") or clean,

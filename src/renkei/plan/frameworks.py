@@ -13,7 +13,14 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from renkei.plan.load import Entry, PlanDataError, decode, entries, read_yaml
+from renkei.plan.load import (
+    MAX_SECTION_CHARS,
+    Entry,
+    PlanDataError,
+    decode,
+    entries,
+    read_yaml,
+)
 
 FRAMEWORK_FORMAT = "renkei-framework/1"
 MAX_FRAMEWORK_BYTES = 2 * 1024 * 1024
@@ -76,7 +83,7 @@ def parse_framework(data: bytes, name: str) -> FrameworkDocument:
             if len(nodes) >= MAX_NODES:
                 raise PlanDataError("{file}: more than {limit} {field}", file=name,
                                     limit=MAX_NODES, field="requirements")
-            nodes.append(RequirementNode(ref, entry.text("title"),
+            nodes.append(RequirementNode(ref, entry.text("title", most=MAX_SECTION_CHARS),
                                          entry.text("text", required=False), parent,
                                          bool(children)))
             walk(children, ref, depth + 1, f"{entry.where}.requirements")
@@ -84,7 +91,8 @@ def parse_framework(data: bytes, name: str) -> FrameworkDocument:
     walk(entries(name, document, "requirements"), None, 1, "requirements")
     if not any(not node.is_group for node in nodes):
         raise PlanDataError("{file}: no requirements", file=name)
-    return FrameworkDocument(key, version, header.text("title"), tuple(nodes))
+    return FrameworkDocument(key, version, header.text("title", most=MAX_SECTION_CHARS),
+                             tuple(nodes))
 
 
 def shipped_frameworks() -> list[Path]:

@@ -38,6 +38,10 @@ COMMENTS_FORMAT = "renkei-comments/1"
 MAX_BYTES = 16 * 1024 * 1024
 MAX_ENTRIES = 100_000
 MAX_NUMBER = 2**31 - 1  # numbers are kept in INTEGER columns: 32 bits on PostgreSQL
+MAX_TEXT_CHARS = 20_000  # a measure's text, a comment, its reason or answer
+MAX_ID_CHARS = 100  # a node's id (plan.store.MEASURE_ID_LENGTH), a page as printed
+MAX_NAME_CHARS = 200  # a submitter (its column's width)
+MAX_SECTION_CHARS = 1_000  # a node's or framework's title, a comment's section
 CSV_COLUMNS = ("number", "submitter", "submitter_kind", "branch", "page", "section", "refs",
                "category", "summary", "reason", "answer", "changed")
 _PARENT_KINDS = {NodeKind.CHAPTER: (), NodeKind.SECTION: (NodeKind.CHAPTER,),
@@ -116,7 +120,9 @@ class _Entry:
     def _fail(self, template: str, **fields: object) -> PlanDataError:
         return PlanDataError(template, file=self.path, where=self.where, **fields)
 
-    def text(self, name: str, required: bool = True) -> str:
+    def text(self, name: str, required: bool = True, most: int = MAX_TEXT_CHARS) -> str:
+        """A text field of at most ``most`` characters: a field too long for what holds it
+        is refused with the file, never cut short or left to the database to refuse."""
         value = self.value.get(name)
         if value is None or value == "":
             if required:
@@ -124,7 +130,11 @@ class _Entry:
             return ""
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise self._fail("{file}: {where}: {field} must be text", field=name)
-        return self._no_nul(name, str(value))
+        text = str(value)
+        if len(text) > most:
+            raise self._fail("{file}: {where}: {field} is longer than {limit} characters",
+                             field=name, limit=most)
+        return self._no_nul(name, text)
 
     def _no_nul(self, name: str, text: str) -> str:
         """YAML's "\\0" makes one; no text may hold it (PostgreSQL keeps none)."""
@@ -209,18 +219,20 @@ def parse_plan(text: str, path: Path | str) -> Plan:
     seen: dict[str, Node] = {}
     for index, raw in enumerate(_entries(path, document, "nodes")):
         entry = _Entry(path, f"nodes[{index}]", raw)
-        node_id = entry.text("id")
+        node_id = entry.text("id", most=MAX_ID_CHARS)
         entry.where = f"nodes[{index}] ({node_id})"
         kind = entry.choice("kind", NodeKind)
-        parent = entry.text("parent", required=kind is not NodeKind.CHAPTER) or None
+        parent = entry.text("parent", required=kind is not NodeKind.CHAPTER,
+                            most=MAX_ID_CHARS) or None
         if node_id in seen:
             raise entry._fail("{file}: {where}: duplicate id {id}", id=node_id)
         if parent is not None and (parent not in seen or seen[parent].kind not in _PARENT_KINDS[kind]):
             raise entry._fail("{file}: {where}: parent {parent} is not a {kinds} given before it",
                               parent=parent, kinds="/".join(k.value for k in _PARENT_KINDS[kind]))
         text = entry.text("text", required=kind is NodeKind.MEASURE)
-        node = Node(node_id, kind, entry.text("number", required=False) or node_id,
-                    entry.text("title", required=False), text, entry.texts("owners"), parent,
+        node = Node(node_id, kind, entry.text("number", required=False, most=MAX_ID_CHARS)
+                    or node_id, entry.text("title", required=False, most=MAX_SECTION_CHARS), text,
+                    entry.texts("owners"), parent,
                     entry.number("page", required=False))
         seen[node_id] = node
         nodes.append(node)
@@ -260,13 +272,16 @@ def _comment_fields(entry: _Entry, plan: Plan | None, *, answered: bool) -> dict
     number = entry.number("number")
     assert number is not None
     entry.where = f"{entry.where} (number {number})"
-    submitter = entry.text("submitter")
+    submitter = entry.text("submitter", most=MAX_NAME_CHARS)
     kind_text = entry.text("submitter_kind", required=False)
     if kind_text:
         kind = entry.choice("submitter_kind", SubmitterKind)
     else:
         kind = SubmitterKind.INDIVIDUAL if submitter.startswith("個人") else SubmitterKind.ORGANISATION
     refs = entry.texts("refs")
+    if any(len(ref) > MAX_ID_CHARS for ref in refs):
+        raise entry._fail("{file}: {where}: {field} is longer than {limit} characters",
+                          field="refs", limit=MAX_ID_CHARS)
     measure_ids: tuple[str, ...] = ()
     if plan is not None:
         unknown = [r for r in refs if r not in plan.by_id]
@@ -280,8 +295,8 @@ def _comment_fields(entry: _Entry, plan: Plan | None, *, answered: bool) -> dict
         "summary": entry.text("summary"), "category": category,
         "answer": entry.text("answer", required=answered), "changed": entry.flag("changed"),
         "branch": entry.number("branch", required=False),
-        "page": entry.text("page", required=False),
-        "section": entry.text("section", required=False),
+        "page": entry.text("page", required=False, most=MAX_ID_CHARS),
+        "section": entry.text("section", required=False, most=MAX_SECTION_CHARS),
         "reason": entry.text("reason", required=False), "refs": refs,
         "measure_ids": measure_ids}
 

@@ -1,11 +1,13 @@
 """The console's plan pages (/plan/…): the measures board, a measure with its status
-history and evidence, changing a status, audits compared year on year, the public
-comments and consultations, the yearly report; and the overview's progress panel.
+history and evidence, changing a status, the fiscal years and starting a new one, the
+yearly report, and the overview's progress panel. The audits (``pages_audits``) and the
+public comments and consultations (``pages_comments``) are routers of their own, included
+in this one.
 
 Each route checks what the API checks (``plan.api``, ``plan.access``): any signed-in user
 reads the plan, statuses, evidence and published consultations; a member reads its own
-audit assessments only; changing a status needs the submit scope and the hub's staff, as
-do a consultation's unpublished comments and the yearly report.
+audit assessments only; every change needs the submit scope and the hub's staff, as do a
+consultation's unpublished comments and the yearly report.
 """
 
 from __future__ import annotations
@@ -19,78 +21,45 @@ from markupsafe import Markup
 from starlette.datastructures import FormData, UploadFile
 
 from renkei.console.panels import Panel
-from renkei.console.web import Form, Page, PageExit, page
-from renkei.core import audit, orgs
+from renkei.console.web import Form, Page, page
 from renkei.core.errors import UserError
 from renkei.core.http import RowId
 from renkei.core.i18n import gettext_noop
-from renkei.core.models import Scope
 from renkei.logs import charts
-from renkei.plan import access, audits, board, consultation
+from renkei.plan import access, board, pages_audits, pages_comments
 from renkei.plan import status as statuses
 from renkei.plan.comments import select as comments_about
 from renkei.plan.errors import PlanError, PlanNotFoundError
-from renkei.plan.model import AuditOutcome, Category, Status
-from renkei.plan.report import OUTCOME_NAMES, STATUS_COLORS, STATUS_NAMES
+from renkei.plan.load import decode
+from renkei.plan.model import Status
+from renkei.plan.pages_common import (
+    line,
+    may_change,
+    not_found,
+    number,
+    require_changer,
+    require_staff,
+    status_of,
+    text,
+    upload,
+)
+from renkei.plan.report import STATUS_COLORS, STATUS_NAMES
 
 router = APIRouter(prefix="/plan", include_in_schema=False)
+router.include_router(pages_audits.router)
+router.include_router(pages_comments.router)
 
-COMMENTS_PER_PAGE = 25
-MAX_PAGES = 200
 DELAYED_SHOWN = 10
+REMOVED_SHOWN = 50
+MAX_PLAN_UPLOAD_BYTES = 4 * 1024 * 1024  # the console's request bound, not the CLI's 16 MiB
 STATUS_BY_KEY = {board.status_key(s): s for s in board.STATUS_ORDER}
-HUB_ONLY = gettext_noop("only the hub's staff may do this")
-NEEDS_SUBMIT = gettext_noop("your role may read but not change this")
 BAD_DATE = gettext_noop("an evidence date is written as YYYY-MM-DD")
-TREND_NAMES = {"improved": gettext_noop("improved"), "worsened": gettext_noop("worsened"),
-               "same": gettext_noop("same"), "changed": gettext_noop("changed"),
-               "added": gettext_noop("added"), "removed": gettext_noop("removed")}
-
-
-def _text(value: object, most: int = 200) -> str:
-    """A free-text field, cut at ``most`` characters (the services check the rest)."""
-    return value[:most] if isinstance(value, str) else ""
-
-
-def _line(value: object, most: int = 200) -> str:
-    """A name, id or query parameter, its control characters dropped (PostgreSQL refuses
-    a NUL; nothing one-line needs the others)."""
-    return "".join(ch for ch in _text(value, most) if ch.isprintable())
-
-
-def _number(text: str | None, default: int, low: int = 1, high: int = MAX_PAGES) -> int:
-    try:
-        value = int(text or "")
-    except ValueError:
-        return default
-    return value if low <= value <= high else default
-
-
-def _forbid(p: Page, text: str) -> PageExit:
-    """403, audited as the administration pages' refusals are."""
-    audit.record(p.session, p.clock, action="console.forbidden", actor=p.principal.actor,
-                 target=p.request.url.path[:200], source=p.source,
-                 organisation_id=p.principal.organisation_id)
-    p.session.commit()
-    return PageExit(p.render("error.html", status=403, title=p.t("Forbidden"), text=p.t(text)))
-
-
-def _require_changer(p: Page) -> None:
-    """The API's ``_changing`` and ``_hub``: the submit scope and the hub's staff."""
-    if not access.is_hub_staff(p.principal):
-        raise _forbid(p, HUB_ONLY)
-    if Scope.SUBMIT not in p.principal.scopes:
-        raise _forbid(p, NEEDS_SUBMIT)
-
-
-def _may_change(p: Page) -> bool:
-    return access.is_hub_staff(p.principal) and Scope.SUBMIT in p.principal.scopes
 
 
 def _year(p: Page) -> int:
     """The year asked for, or the newest followed."""
     followed = [y for y, _title, _from in statuses.years(p.session)]
-    return _number(p.request.query_params.get("year"), followed[-1], statuses.MIN_YEAR,
+    return number(p.request.query_params.get("year"), followed[-1], statuses.MIN_YEAR,
                    statuses.MAX_YEAR)
 
 
@@ -104,10 +73,6 @@ def _chart(p: Page, counts: dict[str, int]) -> str:
     return charts.stacked_bars_svg([p.t("all measures")], layers, xlabel=p.t("Measures"))
 
 
-def _not_found(p: Page, error: UserError) -> Response:
-    return p.render("error.html", status=404, title=p.t("Not found"), text=p.message(error))
-
-
 # --- the board and a measure ---------------------------------------------------------------
 
 
@@ -118,10 +83,10 @@ def measures_board(request: Request) -> Response:
         try:
             plan = statuses.plan_for_year(p.session, year)
         except PlanNotFoundError as error:
-            return _not_found(p, error)
+            return not_found(p, error)
         every = statuses.statuses(p.session, year)
-        owner = _line(request.query_params.get("owner"))
-        wanted = _line(request.query_params.get("status"), 20)
+        owner = line(request.query_params.get("owner"))
+        wanted = line(request.query_params.get("status"), 20)
         wanted = wanted if wanted in STATUS_BY_KEY else ""
         shown = board.narrow(every, owner, wanted)
         counts = board.counts(shown)
@@ -140,7 +105,7 @@ def _measure_page(p: Page, measure_id: str, year: int, *, error: str = "",
         plan = statuses.plan_for_year(p.session, year)
         events = statuses.history(p.session, year, measure_id)
     except PlanNotFoundError as failure:
-        return _not_found(p, failure)
+        return not_found(p, failure)
     node = plan.by_id[measure_id.strip()]
     current = next(s for s in statuses.statuses(p.session, year) if s.measure.id == node.id)
     return p.render("plan/measure.html", status=status, title=node.id, node=node, year=year,
@@ -149,14 +114,14 @@ def _measure_page(p: Page, measure_id: str, year: int, *, error: str = "",
                     choices=[s for s in board.STATUS_ORDER if s is not None],
                     comments=comments_about(board.shipped_comments().comments,
                                             measure_id=node.id),
-                    may_change=_may_change(p), error=error, today=p.clock.now().date(),
+                    may_change=may_change(p), error=error, today=p.clock.now().date(),
                     staff=access.is_hub_staff(p.principal))
 
 
 @router.get("/measure")
 def measure(request: Request) -> Response:
     with page(request) as p:
-        return _measure_page(p, _line(request.query_params.get("id"), 100), _year(p))
+        return _measure_page(p, line(request.query_params.get("id"), 100), _year(p))
 
 
 def _files(form: FormData) -> list[statuses.EvidenceFile]:
@@ -164,15 +129,15 @@ def _files(form: FormData) -> list[statuses.EvidenceFile]:
     for sent in form.getlist("files"):
         if isinstance(sent, UploadFile) and sent.filename:
             data = sent.file.read(statuses.MAX_EVIDENCE_BYTES + 1)
-            found.append(statuses.EvidenceFile(_line(sent.filename), data))
+            found.append(statuses.EvidenceFile(line(sent.filename), data))
     return found
 
 
-def _evidence_date(text: str) -> date | None:
-    if not text.strip():
+def _evidence_date(given: str) -> date | None:
+    if not given.strip():
         return None
     try:
-        return date.fromisoformat(text.strip())
+        return date.fromisoformat(given.strip())
     except ValueError:
         raise PlanError(BAD_DATE) from None
 
@@ -180,17 +145,17 @@ def _evidence_date(text: str) -> date | None:
 @router.post("/measure/status")
 def set_status(request: Request, form: Form) -> Response:
     with page(request, form) as p:
-        _require_changer(p)
-        measure_id = _line(form.get("id"), 100)
-        year = _number(_line(form.get("year"), 10), 0, statuses.MIN_YEAR, statuses.MAX_YEAR)
+        require_changer(p)
+        measure_id = line(form.get("id"), 100)
+        year = number(line(form.get("year"), 10), 0, statuses.MIN_YEAR, statuses.MAX_YEAR)
         try:
-            links = [line.strip() for line in _text(form.get("links"), 50_000).splitlines()
-                     if line.strip()]
+            links = [row.strip() for row in text(form.get("links"), 50_000).splitlines()
+                     if row.strip()]
             statuses.set_status(
                 p.session, p.clock, measure_id, year,
-                statuses.parse_status(_line(form.get("status"), 40)),
-                note=_text(form.get("note"), statuses.MAX_NOTE_CHARS + 100), links=links,
-                files=_files(form), evidence_date=_evidence_date(_line(form.get("date"), 20)),
+                statuses.parse_status(line(form.get("status"), 40)),
+                note=text(form.get("note"), statuses.MAX_NOTE_CHARS + 100), links=links,
+                files=_files(form), evidence_date=_evidence_date(line(form.get("date"), 20)),
                 actor=p.principal.actor, source=p.source)
         except UserError as error:  # nothing was written: the form again, with why
             return _measure_page(p, measure_id, year or statuses.SHIPPED_YEAR,
@@ -204,111 +169,54 @@ def evidence(request: Request, evidence_id: RowId) -> Response:
         try:
             row = statuses.evidence_file(p.session, evidence_id)
         except PlanNotFoundError as error:
-            return _not_found(p, error)
+            return not_found(p, error)
         content, name = row.content or b"", quote(row.filename)
     return Response(content, media_type="application/octet-stream", headers={
         "content-disposition": f"attachment; filename*=UTF-8''{name}"})
 
 
-# --- audits --------------------------------------------------------------------------------
+# --- fiscal years --------------------------------------------------------------------------
 
 
-@router.get("/audits")
-def audit_list(request: Request) -> Response:
+def _years_page(p: Page, *, error: str = "", started: statuses.YearStarted | None = None,
+                values: dict[str, str] | None = None, status: int = 200) -> Response:
+    followed = statuses.years(p.session)
+    newest = followed[-1][0]
+    return p.render("plan/years.html", status=status, title=p.t("Fiscal years"),
+                    years=followed, may_change=may_change(p), error=error, started=started,
+                    removed=started.removed[:REMOVED_SHOWN] if started else [],
+                    values=values or {"year": str(min(newest + 1, statuses.MAX_YEAR)),
+                                      "from": str(newest)},
+                    limit=MAX_PLAN_UPLOAD_BYTES)
+
+
+@router.get("/years")
+def fiscal_years(request: Request) -> Response:
     with page(request) as p:
-        readable = access.readable_organisation(p.principal)
-        asked = request.query_params.get("year")
-        year = _number(asked, 0, statuses.MIN_YEAR, statuses.MAX_YEAR) or None
-        found = []
-        for campaign in audits.campaigns(p.session, readable, year):
-            rows = [(a, o, audits.counts(p.session, a.id, campaign.framework_id))
-                    for a, o in audits.assessments(p.session, campaign, readable)]
-            found.append((campaign, rows))
-        every = audits.campaigns(p.session, readable)
-        staff = access.is_hub_staff(p.principal)
-        members = [o.name for o in orgs.list_all(p.session) if not o.is_hub] if staff \
-            else [p.principal.organisation_name]
-        return p.render("plan/audits.html", title=p.t("Audits"), campaigns=found,
-                        names=[c.name for c in every], members=members, year=year or "",
-                        outcomes=list(AuditOutcome), outcome_names=OUTCOME_NAMES, staff=staff)
+        return _years_page(p)
 
 
-@router.get("/assessments/{assessment_id}")
-def assessment(request: Request, assessment_id: RowId) -> Response:
-    with page(request) as p:
+def _plan_text(form: FormData) -> str | None:
+    """The new year's plan file as text, or None to keep the plan of the year before."""
+    sent = upload(form, "plan", MAX_PLAN_UPLOAD_BYTES, required=False)
+    return None if sent is None else decode(sent[1], sent[0], MAX_PLAN_UPLOAD_BYTES)
+
+
+@router.post("/years")
+def start_year(request: Request, form: Form) -> Response:
+    """A new fiscal year as a copy of an earlier one, every measure's status marked."""
+    with page(request, form) as p:
+        require_changer(p)
+        values = {"year": line(form.get("year"), 10), "from": line(form.get("from"), 10)}
         try:
-            found = audits.assessment_by_id(p.session, assessment_id,
-                                            access.readable_organisation(p.principal))
-        except PlanNotFoundError as error:
-            return _not_found(p, error)
-        described = audits.describe(p.session, found)
-        return p.render("plan/assessment.html", title=p.t("Assessment"), a=described,
-                        outcome_names=OUTCOME_NAMES, outcomes=list(AuditOutcome),
-                        staff=access.is_hub_staff(p.principal))
-
-
-@router.get("/audits/compare")
-def compare(request: Request) -> Response:
-    with page(request) as p:
-        readable = access.readable_organisation(p.principal)
-        earlier = _line(request.query_params.get("earlier"), 100)
-        later = _line(request.query_params.get("later"), 100)
-        organisation = _line(request.query_params.get("org")) or p.principal.organisation_name
-        try:
-            rows = audits.compare(p.session, earlier, later, organisation, readable)
-        except PlanNotFoundError as error:
-            return _not_found(p, error)
-        return p.render("plan/compare.html", title=p.t("Audit results year on year"),
-                        rows=rows, earlier=earlier, later=later, organisation=organisation,
-                        outcome_names=OUTCOME_NAMES, trends=TREND_NAMES,
-                        staff=access.is_hub_staff(p.principal))
-
-
-# --- public comments and consultations -----------------------------------------------------
-
-
-def _category(text: str) -> Category | None:
-    return next((c for c in Category if c.key == text), None)
-
-
-@router.get("/comments")
-def comments(request: Request) -> Response:
-    with page(request) as p:
-        shipped = board.shipped_comments()
-        category = _category(_line(request.query_params.get("category"), 20))
-        chosen = comments_about(shipped.comments, category)
-        number = _number(request.query_params.get("page"), 1)
-        start = (number - 1) * COMMENTS_PER_PAGE
-        staff = access.is_hub_staff(p.principal)
-        return p.render("plan/comments.html", title=p.t("Public comments"), shipped=shipped,
-                        rows=chosen[start:start + COMMENTS_PER_PAGE], number=number,
-                        more=len(chosen) > start + COMMENTS_PER_PAGE, count=len(chosen),
-                        category=category, categories=list(Category),
-                        consultations=consultation.consultations(p.session,
-                                                                 published_only=not staff),
-                        staff=staff)
-
-
-@router.get("/consultations/{key}")
-def consultation_page(request: Request, key: str) -> Response:
-    with page(request) as p:
-        staff = access.is_hub_staff(p.principal)
-        try:
-            key = _line(key, 100)
-            made = consultation.get(p.session, key)
-            assert made is not None
-            if staff:  # every comment, whatever its state (the API's list_comments)
-                rows = [consultation.describe(r) for r in consultation.comments(p.session, key)]
-                summary = consultation.results(p.session, key, unpublished_ok=True)[2]
-            else:  # a published consultation's results only (the API's results)
-                _made, published, summary = consultation.results(p.session, key)
-                rows = [{"number": c.number, "submitter": c.submitter, "section": c.section,
-                         "summary": c.summary, "category": c.category.key, "answer": c.answer,
-                         "changed": c.changed, "state": "approved"} for c in published]
-        except PlanNotFoundError as error:
-            return _not_found(p, error)
-        return p.render("plan/consultation.html", title=made.title, c=made, rows=rows,
-                        summary=summary, staff=staff)
+            started = statuses.start_year(
+                p.session, p.clock, number(values["year"], 0, 0, statuses.MAX_YEAR),
+                number(values["from"], 0, 0, statuses.MAX_YEAR), plan_text=_plan_text(form),
+                actor=p.principal.actor, source=p.source)
+        except UserError as error:  # checked whole before anything is written
+            return _years_page(p, error=p.message(error), values=values,
+                               status=status_of(error))
+        return _years_page(p, started=started)
 
 
 # --- the yearly report ---------------------------------------------------------------------
@@ -319,15 +227,14 @@ def report(request: Request) -> Response:
     from renkei.plan.report import render_html
 
     with page(request) as p:
-        if not access.is_hub_staff(p.principal):
-            raise _forbid(p, HUB_ONLY)
+        require_staff(p)
         year = _year(p)
-        lang = _line(request.query_params.get("lang"), 2)
+        lang = line(request.query_params.get("lang"), 2)
         try:
             html = render_html(p.session, year, lang if lang in ("en", "ja") else p.lang,
                                now=p.clock.now())
         except PlanNotFoundError as error:
-            return _not_found(p, error)
+            return not_found(p, error)
     return Response(html, media_type="text/html; charset=utf-8", headers={
         "content-disposition": f'attachment; filename="plan-report-{year}.html"'})
 
