@@ -17,6 +17,6 @@ def test_a_fresh_app_describes_its_api(tmp_path: Path, empty_database_url: str) 
         assert "/api/v1/sharing/submissions" in spec["paths"]
         assert "/taxii2/{api_root}/collections/{collection_id}/objects/" in spec["paths"]
         assert client.get("/docs").status_code == 200
-        missing = client.get("/no/such/page", headers={"Accept-Language": "ja"})
+        missing = client.get("/api/v1/no/such/page", headers={"Accept-Language": "ja"})
         assert missing.status_code == 404
         assert missing.json()["title"] == "見つかりません"

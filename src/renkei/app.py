@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from renkei import __version__
+from renkei.console import errors as console_errors
 from renkei.console import routes as console_routes
 from renkei.console import web as console_web
 from renkei.core import http
@@ -64,5 +65,6 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None,
     console_routes.mount(app, secure_cookies=secure_cookies,
                          public_origin=config.public_origin or None)
     app.add_middleware(http.Guard, larger={"/api/v1/vulns/": vulns_api.MAX_INVENTORY_BYTES},
-                       page_headers=console_web.PAGE_HEADERS)
+                       page_headers=console_web.PAGE_HEADERS,
+                       too_large_page=console_errors.too_large_page)
     return app

@@ -9,7 +9,9 @@
 
 Every refusal is the same ``SignInError`` whatever went wrong (unknown address, wrong
 password or code, disabled user, too many failures), and each leaves an audit event with
-the real reason. Failures count towards throttling (``throttle``). Audit actions:
+the real reason. Each attempt is counted towards throttling before it is judged, and a
+right one is taken back (``throttle.begin_attempt``), so a parallel burst is judged no
+more often than the limit. Audit actions:
 ``console.signin.password``, ``console.signin``, ``console.signout``,
 ``console.totp.enrolled``, ``console.totp.reset``, ``console.throttled``, ``auth.failed``
 (method ``totp``), ``users.language``; a changed password (``change_password``):
@@ -64,27 +66,33 @@ def principal_of(session: Session, user: User) -> Principal:
                      scopes=members.ALLOWED_SCOPES[user.role], user_id=user.id)
 
 
-def _throttled(session: Session, clock: Clock, email: str, source: str,
-               template: str) -> None:
-    which = throttle.is_throttled(session, clock, email=email, source=source)
-    if which is not None:
-        audit.record(session, clock, action="console.throttled", actor="anonymous",
-                     target=email[:254], source=source, details={"by": which})
+def _attempt(session: Session, clock: Clock, email: str, source: str, template: str, *,
+             actor: str = "anonymous", target: str | None = None, step: str | None = None,
+             organisation_id: int | None = None) -> int:
+    """The attempt, counted before it is judged (``throttle.begin_attempt``, which commits);
+    when throttled, a ``console.throttled`` event and SignInError with ``template``."""
+    try:
+        return throttle.begin_attempt(session, clock, email=email, source=source)
+    except throttle.Throttled as error:
+        audit.record(session, clock, action="console.throttled", actor=actor,
+                     target=email[:254] if target is None else target, source=source,
+                     details={"by": error.which} | ({"step": step} if step else {}),
+                     organisation_id=organisation_id)
         session.flush()
-        raise SignInError(template)
+        raise SignInError(template) from None
 
 
 def check_password(session: Session, clock: Clock, email: str, password: str, *,
                    source: str, user_agent: str) -> Opened:
     """Step 1: a pending session for the user, or SignInError."""
     address = email.strip().lower()[:members.EMAIL_MAX_CHARS]
-    _throttled(session, clock, address, source, PASSWORD_REFUSED)
+    attempt = _attempt(session, clock, address, source, PASSWORD_REFUSED)
     try:
         principal = members.authenticate_password(session, clock, address, password,
                                                   source=source)
-    except AuthenticationError:  # members has written auth.failed with the reason
-        throttle.record_failure(session, clock, email=address, source=source)
+    except AuthenticationError:  # members has written auth.failed; the attempt stays counted
         raise SignInError(PASSWORD_REFUSED) from None
+    throttle.forgive(session, attempt)
     user = session.get_one(User, principal.user_id)
     stage = Stage.TOTP if user.totp_enabled_at is not None and user.totp_secret else Stage.ENROL
     opened = sessions.open_session(
@@ -105,7 +113,7 @@ def enrolment(row: ConsoleSession, user: User) -> Enrolment:
 
 def _refuse_code(session: Session, clock: Clock, user: User, source: str,
                  reason: str) -> SignInError:
-    throttle.record_failure(session, clock, email=user.email, source=source)
+    """A wrong code: its attempt stays counted (``_attempt``); audited with the reason."""
     audit.record(session, clock, action="auth.failed", actor="anonymous",
                  target=f"user:{user.id}", source=source,
                  details={"method": "totp", "reason": reason},
@@ -129,13 +137,14 @@ def confirm_enrolment(session: Session, clock: Clock, pending: ConsoleSession, u
                       code: str, *, source: str, user_agent: str) -> Opened:
     """Step 2 for a user without a second factor: the code proves the app holds the
     secret; the secret becomes the user's and an active session opens."""
-    _throttled(session, clock, user.email, source, CODE_REFUSED)
+    attempt = _attempt(session, clock, user.email, source, CODE_REFUSED)
     secret = pending.pending_totp_secret
     if pending.stage != Stage.ENROL.value or not secret:
         raise _refuse_code(session, clock, user, source, "not-enrolling")
     step = totp.accepted_step(secret, code, clock.now(), after=None)
     if step is None:
         raise _refuse_code(session, clock, user, source, "mismatch")
+    throttle.forgive(session, attempt)
     user.totp_secret = secret
     user.totp_enabled_at = clock.now()
     user.totp_last_step = step
@@ -148,7 +157,7 @@ def confirm_enrolment(session: Session, clock: Clock, pending: ConsoleSession, u
 def check_code(session: Session, clock: Clock, pending: ConsoleSession, user: User, code: str,
                *, source: str, user_agent: str) -> Opened:
     """Step 2 for a user with a second factor: a code not used before opens the session."""
-    _throttled(session, clock, user.email, source, CODE_REFUSED)
+    attempt = _attempt(session, clock, user.email, source, CODE_REFUSED)
     if pending.stage != Stage.TOTP.value or not user.totp_secret:
         raise _refuse_code(session, clock, user, source, "no-second-factor")
     step = totp.accepted_step(user.totp_secret, code, clock.now(), after=user.totp_last_step)
@@ -162,6 +171,7 @@ def check_code(session: Session, clock: Clock, pending: ConsoleSession, user: Us
         .values(totp_last_step=step).execution_options(synchronize_session=False))
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise _refuse_code(session, clock, user, source, "reused")
+    throttle.forgive(session, attempt)
     session.refresh(user)
     return _activate(session, clock, pending, user, source=source, user_agent=user_agent)
 
@@ -172,24 +182,23 @@ def change_password(session: Session, clock: Clock, row: ConsoleSession, user: U
     """The signed-in user's new password (``members.set_password``: its length rules and
     the ``users.password`` audit), given the current one. A wrong current password counts
     towards the sign-in throttle and is refused like a throttled attempt, so the form is no
-    faster way to guess. Every session of the user ends, this one included; the browser
-    that changed it goes on under a new session, which ends when this one would have."""
-    if (which := throttle.is_throttled(session, clock, email=user.email, source=source)):
-        audit.record(session, clock, action="console.throttled", actor=f"user:{user.id}",
-                     target=f"user:{user.id}", source=source,
-                     details={"by": which, "step": "password-change"},
-                     organisation_id=user.organisation_id)
-        session.flush()
-        raise SignInError(CURRENT_REFUSED)
+    faster way to guess. The new password is checked first: a mistyped new one is no
+    attempt at the current one. Every session of the user ends, this one included; the
+    browser that changed it goes on under a new session, which ends when this one would
+    have."""
     if new != repeated:
         raise UserError(NEW_DIFFER)
     members.check_password(new)
+    attempt = _attempt(session, clock, user.email, source, CURRENT_REFUSED,
+                       actor=f"user:{user.id}", target=f"user:{user.id}",
+                       step="password-change",
+                       organisation_id=user.organisation_id)
     try:
         principal = members.authenticate_password(session, clock, user.email, current,
                                                   source=source)
-    except AuthenticationError:  # members has written auth.failed with the reason
-        throttle.record_failure(session, clock, email=user.email, source=source)
+    except AuthenticationError:  # members has written auth.failed; the attempt stays counted
         raise SignInError(CURRENT_REFUSED) from None
+    throttle.forgive(session, attempt)
     if principal.user_id != user.id:  # the address is the user's own: cannot happen
         raise SignInError(CURRENT_REFUSED)
     if new == current:

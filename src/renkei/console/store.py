@@ -9,7 +9,8 @@ new secret. ``credential_tag`` fingerprints the user's password hash and TOTP se
 the session began: a changed password or a reset second factor ends every session.
 
 Failed sign-ins are rows of their own, counted per e-mail address and per source address
-over a window, so the limit holds across several server processes.
+over a window, so the limit holds across several server processes; an attempt is written
+as one before it is judged and deleted if it proves right (``throttle``).
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ class ConsoleSession(Base):
 
 
 class SignInFailure(Base):
-    """A refused password or code: who was tried, from where, when (for throttling)."""
+    """A refused password or code (or one being judged): who was tried, from where, when
+    (for throttling)."""
 
     __tablename__ = "console_sign_in_failures"
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import base64
 import hmac
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -434,16 +434,36 @@ def page(request: Request, form: FormData | None = None, *,
             yield p
 
 
-def error_page(request: Request, status: int, title: str, text: str) -> Response:
+def error_page(request: Request, status: int, title: str, text: str, *,
+               fields: Mapping[str, object] | None = None,
+               strangers_see: bool = False) -> Response:
     """An error page in the signed-in user's language, with the whole layout (an unknown
-    path, a malformed id). Anyone not signed in is sent to sign in, exactly as from a page
-    that exists, so that no answer tells a stranger which paths do. Changes nothing: no
-    CSRF check is needed, whatever the method."""
+    path, a malformed id); ``text`` is a message id, formatted with ``fields``. Anyone not
+    signed in is sent to sign in, exactly as from a page that exists, so that no answer
+    tells a stranger which paths do; unless ``strangers_see`` (an answer every path gives
+    alike, such as a body too large), when they get ``plain_error_page``. Changes nothing:
+    no CSRF check is needed, whatever the method."""
     state = http.state_of(request)
     with state.db.sessions() as session:
         try:
             p = _signed_in(request, session, state.clock, (Stage.ACTIVE,))
         except PageExit as sign_in:
-            return sign_in.response
+            session.commit()
+            return (plain_error_page(request, status, title, text, fields) if strangers_see
+                    else sign_in.response)
         session.commit()  # last_seen_at, nothing else
-        return p.render("error.html", status=status, title=p.t(title), text=p.t(text))
+        return p.render("error.html", status=status, title=p.t(title),
+                        text=p.t(text).format_map(fields) if fields else p.t(text))
+
+
+def plain_error_page(request: Request, status: int, title: str, text: str,
+                     fields: Mapping[str, object] | None = None) -> HTMLResponse:
+    """An error page that reads no database (after a server error the database may be what
+    failed): the layout without navigation, in the visitor's language (``?lang``, the
+    language cookie, Accept-Language)."""
+    lang = _request_lang(request)
+    t = translator(lang)
+    html = environment().get_template("error.html").render(
+        _=t, lang=lang, p=None, csrf="", nav=[], user=None, path=request.url.path,
+        title=t(title), text=t(text).format_map(fields) if fields else t(text))
+    return HTMLResponse(html, status_code=status)

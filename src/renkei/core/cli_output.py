@@ -1,11 +1,11 @@
-"""What every `renkei` sub-command shares: one transaction per command, and one way to say
-why it must stop."""
+"""What every `renkei` sub-command shares: one transaction per command, one way to say
+why it must stop, and how a record's number is taken."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from sqlalchemy.orm import Session
@@ -14,6 +14,14 @@ from renkei.core.config import load_config
 from renkei.core.db import Database
 from renkei.core.errors import UserError
 from renkei.core.i18n import Translate, translator
+from renkei.core.models import MAX_ID
+
+
+def record_id(help_text: str, metavar: str = "ID") -> Any:
+    """A typer argument for a record's number (``Annotated[int, record_id("…")]``): 1 to
+    ``MAX_ID``, so a number past any id the database can hold is a usage error (exit 2)
+    rather than a query PostgreSQL refuses with a traceback."""
+    return typer.Argument(metavar=metavar, min=1, max=MAX_ID, help=help_text)
 
 
 def fail(message: str, _: Translate) -> NoReturn:

@@ -36,13 +36,13 @@ from renkei.core.db import Database
 from renkei.core.errors import UserError
 from renkei.core.i18n import gettext_noop, translator
 from renkei.core.members import AuthenticationError, Principal, ScopeError
+from renkei.core.models import MAX_ID as MAX_ID  # re-exported: routes bound ids with it
 from renkei.core.models import Scope, User
 from renkei.core.time import Clock
 
 MAX_REQUEST_BYTES = 4 * 1024 * 1024 + 64 * 1024
 TAXII_PREFIX = "/taxii2"
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
-MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL
 
 Scope_ = dict[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -353,6 +353,11 @@ DOCS_HEADERS = [h for h in SECURITY_HEADERS if h[0] != b"content-security-policy
 API_PREFIXES = ("/api/", "/taxii2", "/openapi.json")
 
 
+def is_api_path(path: str) -> bool:
+    """The API's (JSON, TAXII, the OpenAPI document and its pages); else a console page's."""
+    return path == "/api" or path.startswith(API_PREFIXES) or path in DOCS_PATHS
+
+
 class Guard:
     """Bounds request bodies (413 before the route runs) and adds security headers.
 
@@ -362,11 +367,14 @@ class Guard:
 
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_REQUEST_BYTES,
                  larger: Mapping[str, int] | None = None,
-                 page_headers: list[tuple[bytes, bytes]] | None = None) -> None:
+                 page_headers: list[tuple[bytes, bytes]] | None = None,
+                 too_large_page: Callable[[Request, int], Awaitable[Response]] | None = None,
+                 ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.larger = dict(larger or {})  # path prefix -> its own bound (inventory uploads)
         self.page_headers = page_headers  # the console's (its own CSP), off the API's paths
+        self.too_large_page = too_large_page  # the console's 413, off the API's paths
 
     def _headers(self, path: str) -> list[tuple[bytes, bytes]]:
         if path in DOCS_PATHS:
@@ -420,10 +428,16 @@ class Guard:
 
     async def _too_large(self, scope: Scope_, send: Send, most: int) -> None:
         request = Request(scope)
-        response = error_response(request, 413, "the request body is larger than {most} bytes",
-                                  {"most": most})
+        headers = SECURITY_HEADERS
+        if self.too_large_page is None or is_api_path(request.url.path):
+            response = error_response(request, 413,
+                                      "the request body is larger than {most} bytes",
+                                      {"most": most})
+        else:
+            response = await self.too_large_page(request, most)
+            headers = self._headers(request.url.path)
         response.headers["connection"] = "close"
-        await response(scope, _no_receive, _secured(send, SECURITY_HEADERS))
+        await response(scope, _no_receive, _secured(send, headers))
 
 
 async def _no_receive() -> MutableMapping[str, Any]:

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from renkei.core.cli_output import fail as _fail
+from renkei.core.cli_output import record_id
 from renkei.core.cli_output import unit_of_work as _session
 from renkei.core.config import load_config
 from renkei.core.i18n import Translate
@@ -41,7 +42,7 @@ app.add_typer(indicator_app, name="indicator")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(webhooks_app, name="webhooks")
 
-IncidentId = Annotated[int, typer.Argument(metavar="ID", help="The incident's number.")]
+IncidentId = Annotated[int, record_id("The incident's number.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print it as JSON.")]
 Note = Annotated[str, typer.Option("--note", help="Why (needed to close what was never resolved, and to reopen).")]
 
@@ -249,7 +250,7 @@ def task_add(incident_id: IncidentId,
 
 @task_app.command("done")
 def task_done(incident_id: IncidentId,
-              task_id: Annotated[int, typer.Argument(metavar="TASK", help="The task's number.")]) -> None:
+              task_id: Annotated[int, record_id("The task's number.", "TASK")]) -> None:
     """Mark a task of an incident done."""
     with _session() as (session, _):
         service.complete_task(session, SystemClock(), Caller.local(), incident_id, task_id)
@@ -390,7 +391,7 @@ def contacts_list(
 
 @contacts_app.command("remove")
 def contacts_remove(
-    contact_id: Annotated[int, typer.Argument(metavar="ID", help="The contact's id (see `contacts list`).")],
+    contact_id: Annotated[int, record_id("The contact's id (see `contacts list`).")],
 ) -> None:
     """Stop telling an address of its member's incidents."""
     from renkei.incidents import notify as notifying
@@ -431,7 +432,7 @@ def webhooks_list(
 
 @webhooks_app.command("remove")
 def webhooks_remove(
-    webhook_id: Annotated[int, typer.Argument(metavar="ID", help="The webhook's id (see `webhooks list`).")],
+    webhook_id: Annotated[int, record_id("The webhook's id (see `webhooks list`).")],
 ) -> None:
     """Disable a webhook: nothing is sent to it again, retries included."""
     from renkei.incidents import notify as notifying

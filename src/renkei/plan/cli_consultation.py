@@ -11,14 +11,14 @@ import typer
 
 from renkei.core.audit import current_actor
 from renkei.core.cli_output import fail as _fail
-from renkei.core.cli_output import unit_of_work
+from renkei.core.cli_output import record_id, unit_of_work
 from renkei.core.time import SystemClock
 
 consultation_app = typer.Typer(
     help="A public consultation: import, categorise, draft and approve answers, publish.",
     no_args_is_help=True)
 Key = Annotated[str, typer.Argument(help="The consultation's key.")]
-Number = Annotated[int, typer.Argument(help="The comment's number (通し番号).")]
+Number = Annotated[int, record_id("The comment's number (通し番号).", "NUMBER")]
 
 
 @consultation_app.command("create")

@@ -35,6 +35,7 @@ from renkei.vulns.store import (
     AssetComponent,
     Subscription,
     Suppression,
+    VulnAlias,
     Vulnerability,
     VulnLink,
     VulnRecord,
@@ -166,22 +167,38 @@ def suppress(session: Session, clock: Clock, organisation_id: int, vulnerability
 
 
 def unsuppress(session: Session, clock: Clock, organisation_id: int, suppression_id: int, *,
-               actor: str, source: str = "cli") -> Suppression:
-    """Remove one of the member's suppressions; its alerts come back as they are raised
-    again (the next import or upload). Another member's is answered as if it did not
-    exist."""
+               actor: str, source: str = "cli") -> tuple[Suppression, int]:
+    """Remove one of the member's suppressions, and raise at once the alerts it hid that
+    the member's assets still match (those its other suppressions do not hide); returns it
+    and the number of new alerts. Another member's is answered as if it did not exist."""
     row = session.scalar(select(Suppression).where(
         Suppression.id == suppression_id, Suppression.organisation_id == organisation_id))
     if row is None:
         raise NoSuchSuppressionError("no suppression {id}", id=suppression_id)
     session.delete(row)
+    session.flush()
+    named = _vulnerabilities_named(session, row.vulnerability)
+    assets = list(session.scalars(select(Asset.id).where(
+        Asset.organisation_id == organisation_id)))
+    raised = raise_alerts(session, clock, vulnerability_ids=named,
+                          asset_ids=assets) if named and assets else 0
     audit.record(session, clock, action="vulns.unsuppress", actor=actor, source=source,
                  target=f"{row.vulnerability}:{row.component}"[:500],
                  organisation_id=organisation_id,
                  details={"kind": row.kind, "reason": row.reason[:500],
-                          "expires_at": row.expires_at.isoformat()})
+                          "expires_at": row.expires_at.isoformat(), "new_alerts": raised})
     session.flush()
-    return row
+    return row, raised
+
+
+def _vulnerabilities_named(session: Session, name: str) -> list[int]:
+    """The vulnerabilities a suppression's name stands for: the one keyed by it, and those
+    of the records that go by it (an alias such as a GHSA id)."""
+    by_key = select(Vulnerability.id).where(Vulnerability.key == name)
+    by_alias = (select(VulnLink.vulnerability_id)
+                .join(VulnAlias, VulnAlias.record_id == VulnLink.record_id)
+                .where(VulnAlias.alias == name))
+    return sorted(set(session.scalars(by_key)) | set(session.scalars(by_alias)))
 
 
 def _suppressed(session: Session, now: datetime) -> set[tuple[int, str, str]]:

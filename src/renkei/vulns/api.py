@@ -2,8 +2,11 @@
 
 Vulnerability records come from public feeds: any authenticated caller may read them.
 Assets, alerts, suppressions and subscriptions belong to one member: a member reads and
-changes only its own; the hub's staff read every member's (``?org=``). Bodies are bounded
-by the HTTP guard; an inventory is parsed by the same readers as the CLI's.
+changes only its own; the hub's staff read every member's (``?org=``). Removing a
+suppression raises at once the alerts it hid that still match. Every change is audited
+(``vulns.asset.register``, ``vulns.suppress``, ``vulns.unsuppress``, ``vulns.subscribe``).
+Bodies are bounded by the HTTP guard; an inventory is parsed by the same readers as the
+CLI's.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from renkei.core.http import ERROR_RESPONSES, Body, HttpError, Instant, work
+from renkei.core import orgs
+from renkei.core.http import ERROR_RESPONSES, Body, HttpError, Instant, RowId, work
 from renkei.core.models import Scope
-from renkei.vulns import alerts, index, publish, service
+from renkei.vulns import alerts, index, publish, reads, service
 
 router = APIRouter(prefix="/api/v1/vulns", tags=["vulns"], responses=ERROR_RESPONSES)
 MAX_INVENTORY_BYTES = 16 * 1024 * 1024
@@ -76,6 +80,33 @@ class SuppressionIn(Body):
     kind: str = Field(pattern="^(false_positive|accepted_risk)$")
     reason: str = Field(min_length=1, max_length=2000)
     expires_at: Instant
+
+
+class SuppressionOut(BaseModel):
+    """A member's decision that a vulnerability does not concern a component ("*": any)."""
+
+    id: int
+    organisation: str
+    vulnerability: str
+    component: str
+    kind: str = Field(description="false_positive or accepted_risk")
+    reason: str
+    expires_at: datetime
+    live: bool = Field(description="not yet expired: it hides the matches it names")
+    created_by: str
+    created_at: datetime
+
+
+class SuppressionMadeOut(BaseModel):
+    id: int
+    expires_at: str
+
+
+class SuppressionRemovedOut(BaseModel):
+    id: int
+    vulnerability: str
+    component: str
+    new_alerts: int = Field(description="alerts raised again for matches it had hidden")
 
 
 class SubscriptionIn(Body):
@@ -156,14 +187,41 @@ async def put_asset(name: str, request: Request,
                         new_alerts=raised)
 
 
+@router.get("/suppressions", response_model=list[SuppressionOut],
+            summary="Suppressions: your own; the hub's staff: every member's or one's "
+                    "(the last to expire first, at most 2,000)")
+def list_suppressions(request: Request, org: Annotated[str | None, Query(max_length=200)] = None,
+                      ) -> list[SuppressionOut]:
+    with work(request) as w:
+        whose = alerts.whose(w.session, w.principal, org)
+        names = {o.id: o.name for o in orgs.list_all(w.session)}
+        now = w.clock.now()
+        return [SuppressionOut(
+            id=s.id, organisation=names.get(s.organisation_id, ""), vulnerability=s.vulnerability,
+            component=s.component, kind=s.kind, reason=s.reason, expires_at=s.expires_at,
+            live=s.expires_at > now, created_by=s.created_by, created_at=s.created_at)
+            for s in reads.suppressions_of(w.session, whose)]
+
+
 @router.post("/suppressions", summary="Suppress a vulnerability for one of your components",
-             status_code=201)
-def add_suppression(body: SuppressionIn, request: Request) -> dict[str, Any]:
+             status_code=201, response_model=SuppressionMadeOut)
+def add_suppression(body: SuppressionIn, request: Request) -> SuppressionMadeOut:
     with work(request, Scope.SUBMIT) as w:
         row = alerts.suppress(w.session, w.clock, w.principal.organisation_id,
                               body.vulnerability, body.component, body.kind, body.reason,
                               body.expires_at, actor=w.principal.actor, source=w.source)
-        return {"id": row.id, "expires_at": row.expires_at.isoformat()}
+        return SuppressionMadeOut(id=row.id, expires_at=row.expires_at.isoformat())
+
+
+@router.delete("/suppressions/{suppression_id}", response_model=SuppressionRemovedOut,
+               summary="Remove one of your suppressions; the alerts it hid come back")
+def remove_suppression(suppression_id: RowId, request: Request) -> SuppressionRemovedOut:
+    with work(request, Scope.SUBMIT) as w:
+        row, raised = alerts.unsuppress(w.session, w.clock, w.principal.organisation_id,
+                                        suppression_id, actor=w.principal.actor,
+                                        source=w.source)
+        return SuppressionRemovedOut(id=suppression_id, vulnerability=row.vulnerability,
+                                     component=row.component, new_alerts=raised)
 
 
 @router.post("/subscriptions", summary="Follow a product, vendor or keyword", status_code=201)
