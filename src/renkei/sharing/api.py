@@ -181,12 +181,19 @@ def report_sighting(stix_id: str, sighting: SightingIn, request: Request) -> Sig
 def submit(request: Request, body: Annotated[bytes, Depends(json_body)],
            recipient_org: Annotated[list[IdValue] | None, Query(max_length=100)] = None,
            recipient_user: Annotated[list[IdValue] | None, Query(max_length=100)] = None,
+           recipient_email: Annotated[list[Annotated[str, Field(max_length=254)]] | None,
+                                      Query(max_length=100)] = None,
            ) -> SubmissionOut:
-    """A member's report (a STIX 2.1 bundle or a simple report), kept for sanitisation."""
+    """A member's report (a STIX 2.1 bundle or a simple report), kept for sanitisation.
+
+    ``recipient_user`` (a user's id) and ``recipient_email`` name the people who may read a
+    TLP:RED report; they are not looked up until the hub publishes, so the answer is the
+    same whether or not they are users of the hub (one who is not reads nothing)."""
     with work(request, Scope.SUBMIT) as w:
         row = service.submit(w.session, w.clock, w.principal, body,
                              recipient_orgs=recipient_org or (),
-                             recipient_users=recipient_user or (), source=w.source)
+                             recipient_users=recipient_user or (),
+                             recipient_emails=recipient_email or (), source=w.source)
         return _submission_out(row)
 
 

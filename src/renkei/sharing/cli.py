@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from renkei.core import members, orgs
 from renkei.core.cli_output import fail as _fail
+from renkei.core.cli_output import record_id
 from renkei.core.config import load_config
 from renkei.core.db import Database
 from renkei.core.errors import UserError
@@ -45,7 +46,7 @@ app.add_typer(misp_app, name="misp")
 
 Token = Annotated[str, typer.Option(envvar="RENKEI_TOKEN", show_default=False,
                                     help="API token to act with (or RENKEI_TOKEN).")]
-SubmissionId = Annotated[int, typer.Argument(metavar="ID", help="The submission's number.")]
+SubmissionId = Annotated[int, record_id("The submission's number.")]
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
 

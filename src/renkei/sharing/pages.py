@@ -24,7 +24,7 @@ from starlette.datastructures import FormData, UploadFile
 from renkei.console.admin import field
 from renkei.console.panels import Panel
 from renkei.console.web import Form, Page, PageExit, page
-from renkei.core import audit, members, orgs, tlp
+from renkei.core import audit, orgs, tlp
 from renkei.core.errors import UserError
 from renkei.core.i18n import gettext_noop
 from renkei.core.models import Role, Scope
@@ -46,7 +46,6 @@ ROW_MAX = 2**31 - 1  # the largest id an INTEGER column holds (PostgreSQL)
 
 NEEDS_SCOPE = gettext_noop("this page needs the {scope} scope")
 NO_ORGANISATION = gettext_noop("no organisation named {name}")
-NO_USER = gettext_noop("no user with the e-mail address {email}")
 BAD_LINE = gettext_noop("line {line}: write an indicator's type, a space and its value")
 BAD_NETWORK = gettext_noop("{value} is not a network (such as 192.0.2.0/24)")
 BAD_COUNT = gettext_noop("a sighting's count is a whole number from 1")
@@ -210,20 +209,14 @@ def indicators_of(text: str) -> list[dict[str, str]]:
     return found
 
 
-def _recipients(p: Page, form: FormData) -> tuple[list[int], list[int]]:
+def _recipient_orgs(p: Page, form: FormData) -> list[int]:
     organisation_ids = []
     for name in lines_of(form, "recipient_orgs", 100):
         found = orgs.get_by_name(p.session, name[:200])
         if found is None:
             raise UserError(NO_ORGANISATION, name=name[:200])
         organisation_ids.append(found.id)
-    user_ids = []
-    for email in lines_of(form, "recipient_users", 100):
-        user = members.get_user(p.session, email[:254])
-        if user is None:
-            raise UserError(NO_USER, email=email[:254])
-        user_ids.append(user.id)
-    return organisation_ids, user_ids
+    return organisation_ids
 
 
 def _payload(form: FormData) -> bytes | dict[str, Any]:
@@ -238,15 +231,19 @@ def _payload(form: FormData) -> bytes | dict[str, Any]:
 
 @router.post("/submit")
 def submit(request: Request, form: Form) -> Response:
-    """A simple report (title, description, TLP, indicators) or an uploaded STIX bundle."""
+    """A simple report (title, description, TLP, indicators) or an uploaded STIX bundle.
+
+    The people named are passed on as written, never looked up here: whether an address is
+    a user's is not for a member to learn (the service resolves them at publication)."""
     with page(request, form) as p:
         require_scope(p, Scope.SUBMIT)
         values = {k: field(form, k, TEXT_MAX) for k in (
             "title", "description", "tlp", "indicators", "recipient_orgs", "recipient_users")}
         try:
-            recipient_orgs, recipient_users = _recipients(p, form)
             row = service.submit(p.session, p.clock, p.principal, _payload(form),
-                                 recipient_orgs=recipient_orgs, recipient_users=recipient_users,
+                                 recipient_orgs=_recipient_orgs(p, form),
+                                 recipient_emails=[e[:254] for e in lines_of(
+                                     form, "recipient_users", service.MAX_NAMED)],
                                  source=p.source)
         except UserError as error:
             return _submit_form(p, error=p.message(error), values=values, status=400)
@@ -271,14 +268,19 @@ def submission(request: Request, submission_id: int) -> Response:
         names = organisation_names(p)
         diff, more = diff_lines(row.diff)
         recipients = row.recipients or {}
+        staff = is_staff(p)
         return p.render(
             "sharing/submission.html", title=p.t("Report {id}").format(id=row.id), row=row,
-            events=events, staff=is_staff(p), consent=may_consent(p, row),
+            events=events, staff=staff, consent=may_consent(p, row),
             original=objects_of(row.original), sanitised=objects_of(row.sanitised),
             diff=diff, more_diff=more, changes=_changes(events),
             organisation=names.get(row.organisation_id, ""),
             recipient_orgs=[names.get(i, str(i)) for i in recipients.get("organisations", [])],
-            recipient_users=len(recipients.get("users", [])))
+            # a member sees how many it named; the hub's staff, who they are and whether
+            # each is a user (an address no user has reads nothing once published)
+            recipient_users=0 if staff else len(recipients.get("users", []))
+            + len(recipients.get("emails", [])),
+            named=service.named_people(p.session, row) if staff else [])
 
 
 def _networks(values: list[str]) -> list[str]:

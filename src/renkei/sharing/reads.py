@@ -67,7 +67,7 @@ def submissions(session: Session, principal: Principal, *,
     """A page of the submissions the caller may see (as ``service.list_submissions``: the
     hub's staff every one, a member its organisation's, TLP:RED ones their author's only),
     newest first; ``before`` a submission id continues a page. The service's own rule
-    (``_may_see``) decides, so this page and the API never disagree."""
+    (``service.may_see_submission``) decides, so this page and the API never disagree."""
     stmt = select(Submission)
     if not Viewer.of(principal).is_hub_staff:
         stmt = stmt.where(Submission.organisation_id == principal.organisation_id)
@@ -76,4 +76,4 @@ def submissions(session: Session, principal: Principal, *,
     if before is not None:
         stmt = stmt.where(Submission.id < before)
     rows = session.scalars(stmt.order_by(Submission.id.desc()).limit(max(1, min(limit, PAGE_MAX))))
-    return [row for row in rows if service._may_see(principal, row)]
+    return [row for row in rows if service.may_see_submission(principal, row)]

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from renkei.core import audit, orgs, tlp
+from renkei.core import audit, members, orgs, tlp
 from renkei.core.errors import UserError
 from renkei.core.members import Principal, require_scope
 from renkei.core.models import Community, Organisation, Role, Scope, User
@@ -49,6 +49,7 @@ from renkei.sharing.store import (
 )
 
 HUB_IDENTITY_NAMESPACE = uuid.UUID("6a1f3c52-2d0e-4c3b-9f55-52656e6b6569")
+MAX_NAMED = 100  # people one report may name
 
 
 class WorkflowError(UserError):
@@ -112,17 +113,22 @@ def submit(
     *,
     recipient_orgs: Iterable[int] = (),
     recipient_users: Iterable[int] = (),
+    recipient_emails: Iterable[str] = (),
     source: str = "api",
 ) -> Submission:
-    """Validate and keep a member's report (a STIX bundle or a simple report)."""
+    """Validate and keep a member's report (a STIX bundle or a simple report).
+
+    The people it names (``recipient_users`` by id, ``recipient_emails`` by address) are
+    kept as named and only resolved when the hub publishes (``named_user_ids``): whether
+    someone is a user of the hub is none of a member's business, so an unknown person is
+    answered exactly as a known one, and reads nothing."""
     require_scope(principal, Scope.SUBMIT)
     orgs_wanted, users_wanted = sorted(set(recipient_orgs)), sorted(set(recipient_users))
     try:
         parsed = stix.parse(payload, now=clock.now())
         problems = [stix.Problem("recipient_orgs", f"no organisation {i}") for i in
                     sorted(set(orgs_wanted) - _existing_ids(session, Organisation, orgs_wanted))]
-        problems += [stix.Problem("recipient_users", f"no user {i}") for i in
-                     sorted(set(users_wanted) - _existing_ids(session, User, users_wanted))]
+        emails_wanted = _addresses(recipient_emails, problems)
         if problems:
             raise stix.SubmissionError(problems)
     except stix.SubmissionError as error:
@@ -137,7 +143,7 @@ def submit(
         submitted_by=principal.actor, submitted_at=clock.now(),
         state=SubmissionState.SUBMITTED, marking=parsed.marking.value, original=parsed.bundle,
         recipients={"organisations": orgs_wanted, "users": users_wanted,
-                    "communities": sorted(principal.communities)})
+                    "emails": emails_wanted, "communities": sorted(principal.communities)})
     session.add(submission)
     session.flush()
     _step(session, clock, submission, principal, "submit", SubmissionState.SUBMITTED, source,
@@ -145,7 +151,45 @@ def submit(
     return submission
 
 
-def _may_see(principal: Principal, submission: Submission) -> bool:
+def _addresses(emails: Iterable[str], problems: list[stix.Problem]) -> list[str]:
+    """The named people's addresses, normalised and sorted; a malformed one is a problem
+    (that is about its spelling alone, never about whether a user has it)."""
+    found = set()
+    for email in emails:
+        try:
+            found.add(members.normalise_email(email))
+        except UserError as error:
+            problems.append(stix.Problem("recipient_emails", str(error)))
+    if len(found) > MAX_NAMED:
+        problems.append(stix.Problem("recipient_emails", f"at most {MAX_NAMED} people"))
+    return sorted(found)
+
+
+def named_user_ids(session: Session, recipients: dict[str, Any]) -> list[int]:
+    """The users a submission's named people are now: the ids it names that exist and the
+    users with the addresses it names. Anyone else named is no one, and reads nothing."""
+    ids = set(recipients.get("users", []))
+    emails = sorted(set(recipients.get("emails", [])))
+    found = _existing_ids(session, User, ids)
+    if emails:
+        found |= set(session.scalars(select(User.id).where(User.email.in_(emails))))
+    return sorted(found)
+
+
+def named_people(session: Session, submission: Submission) -> list[tuple[str, bool]]:
+    """For the hub's review: each person a submission names (an address, or ``user N``)
+    and whether a user of the hub is that person now."""
+    recipients = submission.recipients or {}
+    ids = sorted(set(recipients.get("users", [])))
+    emails = sorted(set(recipients.get("emails", [])))
+    known_ids = _existing_ids(session, User, ids)
+    known_emails = set(session.scalars(select(User.email).where(User.email.in_(emails)))) \
+        if emails else set()
+    return ([(email, email in known_emails) for email in emails]
+            + [(f"user {i}", i in known_ids) for i in ids])
+
+
+def may_see_submission(principal: Principal, submission: Submission) -> bool:
     """The hub's staff see every submission; a member its own organisation's, except that a
     TLP:RED one is its author's alone."""
     if _is_hub_staff(principal):
@@ -157,9 +201,9 @@ def _may_see(principal: Principal, submission: Submission) -> bool:
 
 
 def get_submission(session: Session, principal: Principal, submission_id: int) -> Submission:
-    """A submission the caller may see (``_may_see``); "no submission" otherwise."""
+    """A submission the caller may see (``may_see_submission``); "no submission" otherwise."""
     submission = session.get(Submission, submission_id)
-    if submission is None or not _may_see(principal, submission):
+    if submission is None or not may_see_submission(principal, submission):
         raise WorkflowError("no submission {id}", status=404, id=submission_id)
     return submission
 
@@ -182,7 +226,7 @@ def list_submissions(session: Session, principal: Principal, *,
     if state is not None:
         stmt = stmt.where(Submission.state == state)
     rows = session.scalars(stmt.order_by(Submission.id.desc()).limit(limit))
-    return [row for row in rows if _may_see(principal, row)]
+    return [row for row in rows if may_see_submission(principal, row)]
 
 
 def hub_identity(session: Session) -> dict[str, Any]:
@@ -237,7 +281,7 @@ def approve(session: Session, clock: Clock, principal: Principal, submission_id:
     """The submitter's consent to publish the sanitised version."""
     submission = session.get(Submission, submission_id)
     own = (submission is not None and submission.organisation_id == principal.organisation_id
-           and _may_see(principal, submission))
+           and may_see_submission(principal, submission))
     if not own or Scope.SUBMIT not in principal.scopes or principal.role is Role.MEMBER_READER:
         raise _refuse(session, clock, principal, submission, "approve",
                       "only a submitter of the submitting organisation may approve", source)
@@ -254,7 +298,7 @@ def reject(session: Session, clock: Clock, principal: Principal, submission_id: 
     """The submitter withholds consent, or the hub's staff decline; final."""
     submission = session.get(Submission, submission_id)
     own = (submission is not None and submission.organisation_id == principal.organisation_id
-           and _may_see(principal, submission))
+           and may_see_submission(principal, submission))
     allowed = _is_hub_staff(principal) or (own and Scope.SUBMIT in principal.scopes)
     if not allowed:
         raise _refuse(session, clock, principal, submission, "reject",
@@ -284,7 +328,11 @@ def _marking_of(obj: dict[str, Any], default: Tlp) -> Tlp:
 
 def publish(session: Session, clock: Clock, principal: Principal, submission_id: int, *,
             source: str = "api") -> list[SharedObject]:
-    """The hub's staff publish an approved submission's sanitised objects."""
+    """The hub's staff publish an approved submission's sanitised objects.
+
+    Every check comes before the first write, so a refusal leaves nothing half-published
+    (the caller commits a refusal for its audit record); the rows then go in bulk, as a
+    TAXII POST's do. A version already held is skipped."""
     submission = session.get(Submission, submission_id)
     if not _is_hub_staff(principal):
         raise _refuse(session, clock, principal, submission, "publish",
@@ -298,56 +346,65 @@ def publish(session: Session, clock: Clock, principal: Principal, submission_id:
     hub = orgs.hub(session)
     assert hub is not None  # sanitising needed it
     identity_id = hub_identity(session)["id"]
-    rows: list[SharedObject] = []
+    # the official TLP 2.0 definitions are served as they are
+    objects = [o for o in submission.sanitised["objects"] if o.get("type") != "marking-definition"]
+    held = held_versions(session, [o["id"] for o in objects])
+    owners: dict[str, set[int]] = {}
+    for h in held:
+        owners.setdefault(h.stix_id, set()).add(h.owner_org_id)
+    taken = {(h.stix_id, h.version) for h in held}
+    fresh: list[dict[str, Any]] = []
     skipped: list[str] = []
-    for obj in submission.sanitised["objects"]:
-        if obj.get("type") == "marking-definition":
-            continue  # the official TLP 2.0 definitions, served as they are
-        version = _version_of(obj, now)
-        owners = set(session.scalars(select(SharedObject.owner_org_id)
-                                     .where(SharedObject.stix_id == obj["id"])))
+    for obj in objects:
         is_hub_identity = obj["id"] == identity_id
         owner = hub.id if is_hub_identity else submission.organisation_id
-        if owners - {owner}:
+        if owners.get(obj["id"], set()) - {owner}:
             raise _refuse(session, clock, principal, submission, "publish",
                           f"{obj['id']} already belongs to another organisation", source)
-        exists = session.scalar(select(SharedObject.id).where(
-            SharedObject.stix_id == obj["id"], SharedObject.version == version))
-        if exists is not None:
+        version = _version_of(obj, now)
+        if (obj["id"], version) in taken:
             skipped.append(obj["id"])
             continue
-        row = SharedObject(
-            stix_id=obj["id"], stix_type=obj["type"], spec_version=obj.get("spec_version", "2.1"),
-            version=version, date_added=now, body=obj, owner_org_id=owner,
-            author_user_id=None if is_hub_identity else submission.user_id,
-            marking=_marking_of(obj, default).value, submission_id=submission.id)
-        session.add(row)
-        session.flush()
-        rows.append(row)
-        if is_hub_identity:
-            continue
-        recipients = submission.recipients
-        session.add_all([SharedRecipientOrg(shared_object_id=row.id, organisation_id=o)
-                         for o in recipients.get("organisations", [])])
-        session.add_all([SharedRecipientUser(shared_object_id=row.id, user_id=u)
-                         for u in recipients.get("users", [])])
-        session.add_all([SharedCommunity(shared_object_id=row.id, community_id=c)
-                         for c in recipients.get("communities", [])])
-        session.add(PublishedSubmitter(shared_object_id=row.id, submission_id=submission.id,
-                                       organisation_id=submission.organisation_id,
-                                       user_id=submission.user_id))
+        taken.add((obj["id"], version))
+        fresh.append({
+            "stix_id": obj["id"], "stix_type": obj["type"],
+            "spec_version": obj.get("spec_version", "2.1"), "version": version,
+            "date_added": now, "body": obj, "owner_org_id": owner,
+            "author_user_id": None if is_hub_identity else submission.user_id,
+            "marking": _marking_of(obj, default).value, "submission_id": submission.id})
+    rows = add_shared_objects(session, fresh)
+    shared = [row for row in rows if row.stix_id != identity_id]  # the hub's identity: CLEAR
+    recipients = submission.recipients
+    insert_many(session, SharedRecipientOrg, [
+        {"shared_object_id": row.id, "organisation_id": o}
+        for row in shared for o in recipients.get("organisations", [])])
+    readers = named_user_ids(session, recipients)
+    insert_many(session, SharedRecipientUser, [
+        {"shared_object_id": row.id, "user_id": u} for row in shared for u in readers])
+    insert_many(session, SharedCommunity, [
+        {"shared_object_id": row.id, "community_id": c}
+        for row in shared for c in recipients.get("communities", [])])
+    insert_many(session, PublishedSubmitter, [
+        {"shared_object_id": row.id, "submission_id": submission.id,
+         "organisation_id": submission.organisation_id, "user_id": submission.user_id}
+        for row in shared])
     record_references(session, rows)
-    mark_superseded(session, rows)
+    _mark_superseded(session, rows, held)
     taxii.ensure_default_collection(session, clock)
-    taxii.route_to_collections(session, rows, submission.recipients.get("communities", []), now)
+    taxii.route_to_collections(session, rows, recipients.get("communities", []), now)
     _step(session, clock, submission, principal, "publish", SubmissionState.PUBLISHED, source,
           {"published": len(rows), "already_published": skipped[:100]})
     return rows
 
 
-def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
+def _mark_superseded(session: Session, rows: list[SharedObject],
+                     held: list[HeldVersion]) -> None:
+    """Flag older versions of the new rows; only an object of which there is now more than
+    one version can have one, so the others are not looked at."""
+    fresh_ids = Counter(row.stix_id for row in rows)
+    held_ids = {h.stix_id for h in held}
+    mark_superseded(session, [row for row in rows
+                              if row.stix_id in held_ids or fresh_ids[row.stix_id] > 1])
 
 
 def publish_direct(session: Session, clock: Clock, principal: Principal,
@@ -403,11 +460,7 @@ def publish_direct(session: Session, clock: Clock, principal: Principal,
          "author_user_id": None if o["id"] == identity_id else principal.user_id,
          "marking": _marking_of(o, parsed.marking).value} for o in fresh])
     record_references(session, rows)
-    # only an object of which there is more than one version can have a superseded one
-    fresh_ids = Counter(row.stix_id for row in rows)
-    held_ids = {h.stix_id for h in held}
-    mark_superseded(session, [row for row in rows
-                              if row.stix_id in held_ids or fresh_ids[row.stix_id] > 1])
+    _mark_superseded(session, rows, held)
     audience = ([collection.community_id] if collection.community_id is not None
                 else list(session.scalars(select(Community.id))))
     if audience:
@@ -444,25 +497,24 @@ def publish_to_member(session: Session, clock: Clock, bundle: dict[str, Any],
     stix.validate_bundle(bundle)
     objects = [o for o in bundle["objects"] if o["type"] != "marking-definition"]
     ids = [o["id"] for o in objects]
-    owners = {owner for chunk in _chunks(sorted(set(ids))) for owner in session.scalars(
-        select(SharedObject.owner_org_id).where(SharedObject.stix_id.in_(chunk)))}
-    if owners - {member.id}:
+    held = held_versions(session, ids)
+    if {h.owner_org_id for h in held} - {member.id}:
         raise WorkflowError("an object of this report is another organisation's",
                             status=409)
     now = clock.now()
-    held = _held_versions(session, ids)
-    rows = []
+    taken = {(h.stix_id, h.version) for h in held}
+    fresh: list[dict[str, Any]] = []
     for o in objects:
         version = datetime.fromisoformat(o["modified"].replace("Z", "+00:00"))
-        if (o["id"], version) not in held:
-            rows.append(SharedObject(
-                stix_id=o["id"], stix_type=o["type"], spec_version="2.1", version=version,
-                date_added=now, body=o, owner_org_id=member.id, author_user_id=None,
-                marking=Tlp.AMBER_STRICT.value))
-    session.add_all(rows)
-    session.flush()
+        if (o["id"], version) not in taken:
+            taken.add((o["id"], version))
+            fresh.append({"stix_id": o["id"], "stix_type": o["type"], "spec_version": "2.1",
+                          "version": version, "date_added": now, "body": o,
+                          "owner_org_id": member.id, "author_user_id": None,
+                          "marking": Tlp.AMBER_STRICT.value})
+    rows = add_shared_objects(session, fresh)
     record_references(session, rows)
-    mark_superseded(session, rows)
+    _mark_superseded(session, rows, held)
     taxii.ensure_default_collection(session, clock)
     taxii.route_to_collections(session, rows, [], now)
     audit.record(session, clock, action=action, actor=actor, source=source,
@@ -470,16 +522,6 @@ def publish_to_member(session: Session, clock: Clock, bundle: dict[str, Any],
                  details={"objects": len(rows), "first": ids[0] if ids else None})
     session.flush()
     return rows
-
-
-def _held_versions(session: Session, stix_ids: list[str]) -> dict[tuple[str, datetime], int]:
-    held: dict[tuple[str, datetime], int] = {}
-    for chunk in _chunks(sorted(set(stix_ids))):
-        for stix_id, version, row_id in session.execute(
-                select(SharedObject.stix_id, SharedObject.version, SharedObject.id)
-                .where(SharedObject.stix_id.in_(chunk))):
-            held[(stix_id, version)] = row_id
-    return held
 
 
 def _direct_problems(objects: list[dict[str, Any]], held: list[HeldVersion], default: Tlp,

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, exists, false, func, insert, or_, select, true, tuple_
+from sqlalchemy import Text, cast, delete, exists, false, func, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -45,6 +45,7 @@ from renkei.sharing.store import (
     SubmissionState,
     TaxiiCollection,
     TaxiiStatus,
+    insert_many,
     readable_clause,
 )
 
@@ -298,8 +299,7 @@ def route_to_collections(session: Session, rows: Sequence[SharedObject],
                 continue
             entries.append({"collection_id": collection.id, "shared_object_id": row.id,
                             "date_added": now})
-    if entries:
-        session.execute(insert(CollectionEntry), entries)
+    insert_many(session, CollectionEntry, entries)
 
 
 # --- reading -----------------------------------------------------------------------------
