@@ -297,6 +297,11 @@ def serve(
         if config.public_origin:
             typer.echo(f"browsers reach the console at {config.public_origin}/ (through the "
                        f"proxy): forms must come from there", err=True)
+        from renkei.logs.upload import warm_up_in_background
+
+        # the first log upload then waits for no compiling; with --workers, this leaves
+        # the kernels compiled on disk for the workers
+        warm_up_in_background()
         if workers > 1:
             uvicorn.run("renkei.app:create_app", factory=True, host=host, port=port,
                         workers=workers, access_log=access_log, log_level="warning")

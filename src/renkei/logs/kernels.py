@@ -9,9 +9,11 @@ reference in ``normalise.py``; tests/logs/test_kernels.py checks that with Hypot
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from renkei.logs.jit import kernel, use_renkei_home
 from renkei.logs.normalise import DECODE_ROUNDS
+
+use_renkei_home()  # before the first kernel: where numba keeps them
 
 # Parse outcome per line (0 = usable). The messages live in read.PARSE_ERRORS.
 OK, BLANK, TOO_LONG, NO_TIME, BAD_TIME, NO_REQUEST, BAD_STATUS, BAD_SIZE, NO_SOURCE = range(9)
@@ -26,7 +28,7 @@ _MONTHS = np.array([(ord(m[0]) << 16) | (ord(m[1]) << 8) | ord(m[2]) for m in (
     dtype=np.int64)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _days_from_civil(y: int, m: int, d: int) -> int:
     y -= m <= 2
     era = (y if y >= 0 else y - 399) // 400
@@ -36,7 +38,7 @@ def _days_from_civil(y: int, m: int, d: int) -> int:
     return era * 146097 + doe - 719468
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _digits(buf: np.ndarray, i: int, n: int) -> int:
     value = 0
     for k in range(i, i + n):
@@ -47,7 +49,7 @@ def _digits(buf: np.ndarray, i: int, n: int) -> int:
     return value
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _load8(buf: np.ndarray, j: int) -> np.uint64:
     w = np.uint64(0)
     for t in range(8):
@@ -59,7 +61,7 @@ _ONES = np.uint64(0x0101010101010101)
 _HIGHS = np.uint64(0x8080808080808080)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _has_byte(word: np.uint64, byte: int) -> bool:
     """Whether any of the eight bytes in ``word`` equals ``byte`` (the SWAR zero-byte test)."""
     v = word ^ (_ONES * np.uint64(byte))
@@ -69,7 +71,7 @@ def _has_byte(word: np.uint64, byte: int) -> bool:
 NO_OFFSET = 1 << 30
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def utc_offset(buf: np.ndarray, e: int) -> int:
     """Seconds east of UTC of a `` ±HHMM`` zone ending just before e, or NO_OFFSET."""
     if e < 6 or buf[e - 6] != 32 or not (buf[e - 5] == 43 or buf[e - 5] == 45):
@@ -81,7 +83,7 @@ def utc_offset(buf: np.ndarray, e: int) -> int:
     return (tz_h * 3600 + tz_m * 60) * (1 if buf[e - 5] == 43 else -1)
 
 
-@njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def utc_offsets(buf: np.ndarray, time_spans: np.ndarray) -> np.ndarray:
     """The zone of each line's time field, in seconds east of UTC (0 when absent)."""
     out = np.zeros(time_spans.shape[0], np.int64)
@@ -92,7 +94,7 @@ def utc_offsets(buf: np.ndarray, time_spans: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@kernel()
 def _parse_clf_time(buf: np.ndarray, s: int, e: int, months: np.ndarray) -> int:
     """``10/Oct/2000:13:55:36[.123] [-0700]`` to epoch seconds, or MISSING_TIME.
 
@@ -130,7 +132,7 @@ def _parse_clf_time(buf: np.ndarray, s: int, e: int, months: np.ndarray) -> int:
     return days * 86400 + hour * 3600 + minute * 60 + second - offset
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _scan_to(buf: np.ndarray, j: int, n: int, ch: int) -> int:
     """First index from j holding ``ch`` or a line break, or n."""
     while j + 8 <= n:  # skip eight bytes at a time while none of them can stop us
@@ -146,7 +148,7 @@ def _scan_to(buf: np.ndarray, j: int, n: int, ch: int) -> int:
     return n
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _quoted_end(buf: np.ndarray, j: int, n: int) -> int:
     """Closing quote of a field opened just before j, or -1 if the line ends first.
 
@@ -172,7 +174,7 @@ def _quoted_end(buf: np.ndarray, j: int, n: int) -> int:
     return -1
 
 
-@njit(cache=True)
+@kernel()
 def count_lines(buf: np.ndarray) -> int:
     n = 0
     for c in buf:
@@ -183,7 +185,7 @@ def count_lines(buf: np.ndarray) -> int:
     return n
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _parse_line(buf: np.ndarray, s: int, n: int, k: int, spans: np.ndarray, status: np.ndarray,
                 size: np.ndarray, epoch: np.ndarray, months: np.ndarray) -> tuple[int, int]:
     """Fields of the line starting at s; (error code, index where parsing stopped).
@@ -277,13 +279,17 @@ def _parse_line(buf: np.ndarray, s: int, n: int, k: int, spans: np.ndarray, stat
     return OK, j
 
 
-@njit(cache=True, nogil=True)
-def parse_access_lines(buf: np.ndarray, max_line: int, months: np.ndarray = _MONTHS):  # type: ignore[no-untyped-def]
+@kernel(nogil=True)
+def parse_access_lines(buf: np.ndarray, max_line: int):  # type: ignore[no-untyped-def]
     """Split a block of Apache/nginx ``common``/``combined`` lines into columns.
 
     Returns (line_start, line_end, spans[n, 7, 2], status, size, epoch, error).
-    Spans are byte offsets into ``buf``; -1 where a field is absent.
+    Spans are byte offsets into ``buf``; -1 where a field is absent. The month table is a
+    global (a constant of the compiled code), not a default argument: numba keys a default
+    array by its identity, which differs in every process, so the on-disk cache was never
+    hit and this kernel was compiled again (about ten seconds) at each process's first scan.
     """
+    months = _MONTHS
     lines = count_lines(buf)
     line_start = np.empty(lines, np.int64)
     line_end = np.empty(lines, np.int64)
@@ -318,7 +324,7 @@ def parse_access_lines(buf: np.ndarray, max_line: int, months: np.ndarray = _MON
     return line_start, line_end, spans, status, size, epoch, error
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _hex(c: int) -> int:
     if 48 <= c <= 57:
         return c - 48
@@ -328,7 +334,7 @@ def _hex(c: int) -> int:
     return -1
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _hex_pair(src: np.ndarray, j: int, m: int) -> int:
     """The byte written as two hex digits at src[j:j+2], or -1."""
     if j + 1 >= m:
@@ -338,7 +344,7 @@ def _hex_pair(src: np.ndarray, j: int, m: int) -> int:
     return h0 * 16 + h1 if h0 >= 0 and h1 >= 0 else -1
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _numeric_ref(src: np.ndarray, start: int, m: int, base: int, most: int) -> tuple[int, int]:
     """(code point, index after the optional ';') of up to ``most`` digits, or (-1, 0)."""
     t = start
@@ -356,7 +362,7 @@ def _numeric_ref(src: np.ndarray, start: int, m: int, base: int, most: int) -> t
     return cp, t
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _put_code_point(out: np.ndarray, w: int, cp: int) -> int:
     if cp > 0x10FFFF or (0xD800 <= cp <= 0xDFFF):
         out[w] = 63
@@ -380,12 +386,12 @@ def _put_code_point(out: np.ndarray, w: int, cp: int) -> int:
     return w + 4
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _lower(c: int) -> int:
     return c | 32 if 65 <= c <= 90 else c
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _named_ref(src: np.ndarray, j: int, m: int) -> tuple[int, int]:
     """(character, length) of &lt; &gt; &quot; &apos; &amp; at src[j], or (-1, 0)."""
     if j + 3 < m and _lower(src[j + 1]) == 108 and _lower(src[j + 2]) == 116 and src[j + 3] == 59:
@@ -404,7 +410,7 @@ def _named_ref(src: np.ndarray, j: int, m: int) -> tuple[int, int]:
     return -1, 0
 
 
-@njit(cache=True)
+@kernel()
 def _decode_round(src: np.ndarray, m: int, dst: np.ndarray) -> tuple[int, bool]:
     w = 0
     j = 0
@@ -469,7 +475,7 @@ def _decode_round(src: np.ndarray, m: int, dst: np.ndarray) -> tuple[int, bool]:
     return w, changed
 
 
-@njit(cache=True)
+@kernel()
 def _fold_overlong(src: np.ndarray, m: int, dst: np.ndarray) -> int:
     w = 0
     j = 0
@@ -500,7 +506,7 @@ def _fold_overlong(src: np.ndarray, m: int, dst: np.ndarray) -> int:
     return w
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _fold(c: int) -> int:
     if 65 <= c <= 90:
         return c | 32
@@ -511,7 +517,7 @@ def _fold(c: int) -> int:
     return c
 
 
-@njit(cache=True)
+@kernel()
 def _emit_folded(src: np.ndarray, m: int, out: np.ndarray, o: int) -> int:
     """Comments to one space, then fold and collapse spaces, appending to out[o:]."""
     prev_space = False
@@ -550,7 +556,7 @@ def _emit_folded(src: np.ndarray, m: int, out: np.ndarray, o: int) -> int:
     return o
 
 
-@njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def normalise_fields(buf: np.ndarray, spans: np.ndarray, skip_dash: bool):  # type: ignore[no-untyped-def]
     """Normalise one field of every line into one buffer, lines separated by ``\\n``.
 
@@ -590,7 +596,7 @@ def normalise_fields(buf: np.ndarray, spans: np.ndarray, skip_dash: bool):  # ty
     return out[:o], starts
 
 
-@njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def invalid_utf8_lines(buf: np.ndarray, line_start: np.ndarray, line_end: np.ndarray) -> np.ndarray:
     """True for each line that is not valid UTF-8 (only called when a block fails to decode)."""
     n = len(line_start)
@@ -634,7 +640,7 @@ def invalid_utf8_lines(buf: np.ndarray, line_start: np.ndarray, line_end: np.nda
     return bad
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _span_equal(buf: np.ndarray, s1: int, e1: int, s2: int, e2: int) -> bool:
     if e1 - s1 != e2 - s2:
         return False
@@ -651,7 +657,7 @@ def _span_equal(buf: np.ndarray, s1: int, e1: int, s2: int, e2: int) -> bool:
     return True
 
 
-@njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def dedupe_spans(buf: np.ndarray, spans: np.ndarray, stop_at: int):  # type: ignore[no-untyped-def]
     """Distinct values of one field: (hash per line, first line of each value, value of each line).
 
@@ -714,7 +720,7 @@ def dedupe_spans(buf: np.ndarray, spans: np.ndarray, stop_at: int):  # type: ign
     return hashes, first[:distinct], inverse
 
 
-@njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def gather_spans(buf: np.ndarray, spans: np.ndarray, separator: int) -> np.ndarray:
     """The bytes of each span, joined by ``separator``: one decode for many fields."""
     total = 0

@@ -9,6 +9,10 @@ one member's upload never adds alerts to, or renames, another's log), storing an
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import tempfile
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -24,12 +28,14 @@ from renkei.logs import service
 from renkei.logs.model import file_name
 from renkei.logs.read import LogReadError
 from renkei.logs.reads import may_scan, scope_of
-from renkei.logs.scan import LogScanner
+from renkei.logs.scan import FileScan, LogScanner
+from renkei.logs.synth import generate
 
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 NAME_MAX = 200
 COMPRESSED = (b"\x1f\x8b", b"BZh", b"\x28\xb5\x2f\xfd")
 _SCANNING = threading.Lock()  # one Hyperscan scratch per compiled database: one scan at once
+WARM_UP_LINES = 200
 
 
 class UploadError(UserError):
@@ -40,6 +46,36 @@ class UploadError(UserError):
 def scanner() -> LogScanner:
     """The bundled rules, compiled once per process (it takes seconds)."""
     return LogScanner()
+
+
+def warm_up() -> FileScan:
+    """Compile the rules and load the scan's kernels by scanning a small synthetic log, so
+    that the first upload of a process does not wait seconds for them; the sample's scan."""
+    with tempfile.TemporaryDirectory(prefix="renkei-warm-up-") as folder:
+        path = Path(folder) / "warm-up.log"
+        lines = "".join(generate(WARM_UP_LINES, seed=1, attack_ratio=0.2))  # each ends in \n
+        path.write_bytes(lines.encode() + b"\xff not utf-8 nor a log line\n")
+        with _SCANNING:
+            return scanner().scan_file(path, name="warm-up.log")
+
+
+def _warm_up_quietly() -> None:
+    with contextlib.suppress(AttributeError, OSError):  # Linux: this thread alone, nice 10,
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # yields the CPU
+    try:
+        warm_up()
+    except Exception:  # the first upload meets the same problem and reports it
+        logging.getLogger(__name__).warning("warming the log scanner up failed", exc_info=True)
+
+
+def warm_up_in_background() -> threading.Thread:
+    """``warm_up`` in a daemon thread (``renkei serve`` starts one), at a low priority so
+    that requests and the STIX validation workers starting beside it are not slowed; an
+    upload that comes first waits for it on the scan lock rather than compiling the same
+    things again."""
+    thread = threading.Thread(target=_warm_up_quietly, name="renkei-logs-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 @dataclass(frozen=True)
