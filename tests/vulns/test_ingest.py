@@ -197,3 +197,87 @@ def test_a_stored_record_loads_back_as_it_was() -> None:
                                              VersionBound("2.0", False)),))
     for advisory in (osv("PYSEC-1", "CVE-1"), nvd("CVE-2026-0002"), jvn):
         assert load_advisory(record_json(advisory)) == dataclasses.replace(advisory, raw={})
+
+
+def every_field() -> Advisory:
+    from renkei.vulns.model import Severity, VersionBound
+
+    return Advisory(
+        source=Source.CSAF, id="example-2026-001", modified=T0, published=T0 - timedelta(1),
+        withdrawn=T0 + timedelta(1), aliases=("CVE-2026-0100", "GHSA-zzzz"), title="t",
+        summary="s", details="d\n\"quoted\"\t\\ 日本語", language="ja",
+        severities=(Severity("CVSS_V3", "CVSS:3.1/AV:N", 9.8, "vendor"),),
+        packages=(AffectedPackage("npm", "@scope/pkg", "pkg:npm/%40scope/pkg",
+                                  versions=("1.0.0",), ranges=(AffectedRange(
+                                      "SEMVER", (RangeEvent(EventKind.INTRODUCED, "1.0.0"),
+                                                 RangeEvent(EventKind.LAST_AFFECTED, "1.2.0")),
+                                      "https://example.org/repo"),)),),
+        configurations=(CpeConfiguration(nodes=(CpeNode("OR", (CpeMatch(
+            "cpe:2.3:a:v:p:*:*:*:*:*:*:*:*", version_start_including="1",
+            version_end_excluding="2"),), negate=True),), operator="AND", negate=False),),
+        products=(ProductVersions("v", "p", "cpe:2.3:a:v:p:*:*:*:*:*:*:*:*", "1 以上",
+                                  VersionBound("1", True), None, ("1.5",), parsed=False),),
+        cwes=("CWE-79",), references=("https://example.org/a",), raw={"anything": [1, {"b": 2}]})
+
+
+def test_the_stored_form_is_what_it_was_so_held_digests_stay_valid() -> None:
+    """``record_json`` builds the stored text without copying the advisory; it must be the
+    bytes the copy serialised to, or a re-import after an upgrade would change every record."""
+    from renkei.vulns.ingest import record_json
+
+    for advisory in (osv("PYSEC-1", "CVE-1"), nvd("CVE-2026-0002"), every_field(),
+                     Advisory(source=Source.HUB, id="x", modified=None)):
+        assert record_json(advisory) == orjson.dumps(
+            dataclasses.replace(advisory, raw={}),
+            option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+
+
+HOSTILE = "a\x00b\tc\nd\\e \\N \\. 'f\" 日本 🛡"
+
+
+def test_hostile_text_is_stored_and_read_back_alike_on_every_database(
+        db_session: Session, clock: FixedClock) -> None:
+    """Tabs, newlines, backslashes and COPY's own markers go in as they are; NUL, which
+    PostgreSQL cannot hold, becomes U+FFFD on every database instead of failing the import."""
+    stored = HOSTILE.replace("\x00", "\ufffd")
+    advisory = Advisory(
+        source=Source.OSV, id=f"GHSA-{HOSTILE}", modified=T0, aliases=(f"CVE-{HOSTILE}",),
+        summary=HOSTILE, packages=(AffectedPackage(ecosystem="npm", name=HOSTILE),),
+        products=(ProductVersions(HOSTILE, HOSTILE, text="1.0 より前"),))
+    kev = KevEntry(f"CVE-{HOSTILE}", HOSTILE, HOSTILE, HOSTILE, T0, notes=HOSTILE)
+    records: list[Record] = [advisory, kev, EpssScore("CVE-" + "9" * 60, 0.5, 0.5, T0),
+                             FeedProblem(HOSTILE, HOSTILE, HOSTILE)]
+    first = import_records(db_session, clock, records)
+    assert (first.added, first.kev, first.epss, first.problems) == (1, 1, 1, 1)
+    assert db_session.execute(select(VulnRecord.record_id, VulnRecord.title)).one() == (
+        f"GHSA-{stored}", stored)
+    assert set(db_session.scalars(select(VulnAlias.alias))) == {f"GHSA-{stored}",
+                                                                f"CVE-{stored}"}
+    assert db_session.scalars(select(Vulnerability.key)).all() == [f"CVE-{stored}"]
+    assert db_session.execute(select(AffectedName.ecosystem, AffectedName.name)).all() == [
+        ("npm", stored.strip().lower())]
+    assert db_session.execute(select(AffectedProduct.vendor, AffectedProduct.product)).all() == [
+        product_key(stored, stored)]
+    assert db_session.execute(select(KevEntryRow.cve, KevEntryRow.notes)).one() == (
+        f"CVE-{stored}"[:40], stored)
+    assert db_session.scalars(select(EpssRow.cve)).all() == [("CVE-" + "9" * 60)[:40]]
+    assert db_session.execute(select(FeedProblemRow.location, FeedProblemRow.message)).one() == (
+        stored, stored)
+    data = orjson.loads(db_session.scalar(select(VulnRecord.data)) or "")
+    assert data["summary"] == HOSTILE, "the record itself keeps what the feed said"
+    again = import_records(db_session, clock, records)
+    assert (again.added, again.changed, again.unchanged) == (0, 0, 1)
+
+
+def test_many_batches_in_a_row(db_session: Session, clock: FixedClock) -> None:
+    """The feed is read ahead in a thread, batch by batch: all of it lands, once."""
+    records: list[Record] = [nvd(f"CVE-2026-{n:04d}") for n in range(50)]
+    records += [osv(f"PYSEC-2026-{n}", f"CVE-2026-{n:04d}") for n in range(0, 50, 5)]
+    seen: list[int] = []
+    result = import_records(db_session, clock, records, batch_size=7, on_batch=seen.append)
+    assert sum(seen) == len(records)
+    assert (result.read, result.added) == (60, 60)
+    assert count(db_session, Vulnerability) == 50
+    assert count(db_session, VulnLink) == 60
+    again = import_records(db_session, clock, records, batch_size=7)
+    assert (again.unchanged, again.touched) == (60, set())
