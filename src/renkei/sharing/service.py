@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from renkei.core import audit, members, orgs, tlp
+from renkei.core.bulk import insert_many
 from renkei.core.errors import UserError
 from renkei.core.members import Principal, require_scope
 from renkei.core.models import Community, Organisation, Role, Scope, User
@@ -43,7 +44,6 @@ from renkei.sharing.store import (
     TaxiiCollection,
     add_shared_objects,
     held_versions,
-    insert_many,
     mark_superseded,
     record_references,
 )

@@ -32,7 +32,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Table,
     Text,
     UniqueConstraint,
     any_,
@@ -42,14 +41,13 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql import ColumnElement
 
+from renkei.core.bulk import insert_many, is_postgresql, reserve_ids, table_of
 from renkei.core.models import Base
 from renkei.sharing.policy import Link, References, SharedColumns, Viewer, visible_clause
 
@@ -113,7 +111,7 @@ def held_versions(session: Session, stix_ids: list[str]) -> list[HeldVersion]:
         return []
     columns = (SharedObject.stix_id, SharedObject.version, SharedObject.id,
                SharedObject.owner_org_id)
-    if _is_postgresql(session):
+    if is_postgresql(session):
         # an IN list of 500 values is a statement psycopg parses afresh each time
         chunks = [select(*columns).where(SharedObject.stix_id == any_(
             bindparam("ids", wanted, type_=postgresql.ARRAY(String))))]
@@ -136,11 +134,9 @@ def add_shared_objects(session: Session, values: list[dict[str, Any]]) -> list[S
     it send one INSERT per row on SQLite, a fifth of a POST's time.)"""
     if not values:
         return []
-    table = _table(SharedObject)
-    if _is_postgresql(session):
-        ids = sorted(session.scalars(text(
-            "SELECT nextval(pg_get_serial_sequence(:name, 'id')) FROM generate_series(1, :n)"),
-            {"name": table.name, "n": len(values)}))
+    table = table_of(SharedObject)
+    if is_postgresql(session):
+        ids = reserve_ids(session, SharedObject, len(values))
         values = [{**row, "id": row_id} for row, row_id in zip(values, ids, strict=True)]
         insert_many(session, SharedObject, values)
     else:
@@ -150,47 +146,6 @@ def add_shared_objects(session: Session, values: list[dict[str, Any]]) -> list[S
         ids = [id_of[(row["stix_id"], row["version"])] for row in values]
     return [SharedObject(**{"superseded": False, **row, "id": row_id})
             for row, row_id in zip(values, ids, strict=True)]
-
-
-def _table(model: type[Base]) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
-def insert_many(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """INSERT ``rows`` (dicts with the same keys) into ``model``'s table, values bound by the
-    columns' own types. On PostgreSQL by COPY: an INSERT of many rows is one statement of
-    thousands of parameters, which psycopg parses again in Python for every batch (a third
-    of a TAXII POST's time); COPY streams the rows. Elsewhere by executemany."""
-    if not rows:
-        return
-    table = _table(model)
-    if not _is_postgresql(session):
-        session.execute(insert(table), rows)
-        return
-    session.flush()  # COPY goes past the session: what it refers to must be written first
-    connection = session.connection()
-    dialect = connection.dialect
-    names = list(rows[0])
-    binds = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-    quote = dialect.identifier_preparer.quote
-    command = (f"COPY {dialect.identifier_preparer.format_table(table)} "
-               f"({', '.join(quote(name) for name in names)}) FROM STDIN")
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    driver_error = dialect.loaded_dbapi.Error
-    try:
-        with cursor, cursor.copy(command) as copy:
-            for row in rows:
-                copy.write_row([value if bind is None else bind(value)
-                                for value, bind in zip((row[name] for name in names), binds,
-                                                       strict=True)])
-    except driver_error as error:  # raised as SQLAlchemy raises a failed INSERT's
-        raise DBAPIError.instance(command, None, error, driver_error) from error
-
-
-def _is_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def mark_superseded(session: Session, rows: list[SharedObject]) -> None:

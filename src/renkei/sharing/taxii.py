@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 
 from renkei.core import audit, orgs
+from renkei.core.bulk import insert_many
 from renkei.core.errors import UserError
 from renkei.core.members import Principal
 from renkei.core.models import Community, Scope
@@ -45,7 +46,6 @@ from renkei.sharing.store import (
     SubmissionState,
     TaxiiCollection,
     TaxiiStatus,
-    insert_many,
     readable_clause,
 )
 
