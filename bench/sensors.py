@@ -21,14 +21,23 @@ one core and prints, in one run:
     length) and on all packets.
 
 The real captures of ../shared/data/pcaps, when present, are analysed one by one.
+
+``--stages`` prints instead where the CPU time of ``analyse_captures`` goes, stage by stage
+(``time.process_time``, each stage without the stages it calls), best of ``--runs``: CPU
+seconds, unlike wall time, stay comparable on a busy host. With ``--against SRC`` it runs
+another checkout's ``src`` (a ``git worktree`` of an older commit) and this one
+alternately, each in a fresh process, ``--rounds`` times, and prints the medians side by
+side.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -123,6 +132,134 @@ def run_reader(path: Path) -> tuple[float, int]:
     started = time.perf_counter()
     rows = sum(len(batch) for batch in iter_packets(path))
     return time.perf_counter() - started, rows
+
+
+# -- CPU per stage ------------------------------------------------------------------
+
+STAGES = ("read", "events", "sweep", "rebuild", "closed", "choose", "series", "rises",
+          "findings", "other")
+
+
+class _StageClock:
+    """CPU seconds per stage, each without the stages it calls (a stack of stages)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._stack: list[str] = []
+        self._mark = 0.0
+
+    def enter(self, stage: str) -> None:
+        self._charge(time.process_time())
+        self._stack.append(stage)
+
+    def leave(self) -> None:
+        self._charge(time.process_time())
+        self._stack.pop()
+
+    def _charge(self, now: float) -> None:
+        if self._stack:
+            top = self._stack[-1]
+            self.seconds[top] = self.seconds.get(top, 0.0) + now - self._mark
+        self._mark = now
+
+    def wrap(self, owner: object, name: str, stage: str) -> None:
+        """Charge calls of ``owner.name`` to ``stage`` (names missing in an older checkout
+        are left alone)."""
+        function = getattr(owner, name, None)
+        if function is None:
+            return
+
+        def timed(*args: object, **kwargs: object) -> object:
+            self.enter(stage)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.leave()
+
+        setattr(owner, name, timed)
+
+
+def run_stages(path: Path, runs: int) -> tuple[dict[str, float], int, int]:
+    """The best of ``runs`` (by total CPU): seconds per stage, packets, findings."""
+    from renkei.sensors import lazy_findings, open_events, pipeline, read, series
+
+    clock = _StageClock()
+    for owner, names, stage in (
+            (read.PacketStream, ("__next__",), "read"),
+            (open_events.OpenEvents, ("add", "close"), "events"),
+            (open_events.OpenEvents, ("_sweep",), "sweep"),
+            (open_events.OpenEvents, ("_rebuild_sets",), "rebuild"),
+            (open_events.OpenEvents, ("_closed",), "closed"),
+            (pipeline.Pipeline, ("_take",), "choose"),
+            (series.SeriesAccumulator, ("add_counts", "complete", "counts"), "series"),
+            (pipeline, ("rises", "rise_findings", "campaigns", "campaign_findings"), "rises"),
+            (lazy_findings.LazyFindings, ("_made",), "findings")):
+        for name in names:
+            clock.wrap(owner, name, stage)
+    warm = pipeline.analyse_captures([pipeline.Capture(prefix(path, 100_000))])
+    sum(1 for _ in warm.findings)
+    best: dict[str, float] = {}
+    packets = made = 0
+    for _ in range(runs):
+        clock.seconds = {}
+        started = time.process_time()
+        clock.enter("other")
+        result = pipeline.analyse_captures([pipeline.Capture(path)])
+        made = sum(1 for _ in result.findings)     # as ``analyse --json`` makes them
+        clock.leave()
+        clock.seconds["total"] = time.process_time() - started
+        if clock.seconds["total"] < best.get("total", float("inf")):
+            best, packets = dict(clock.seconds), result.packets
+    return best, packets, made
+
+
+def print_stages(path: Path, runs: int) -> None:
+    import renkei.sensors
+
+    seconds, packets, made = run_stages(path, runs)
+    print(f"CPU seconds per stage, best of {runs}, code in "
+          f"{Path(renkei.sensors.__file__).parent}:")
+    table = Table()
+    for column in ("stage", "CPU s", "share"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for stage in (*STAGES, "total"):
+        value = seconds.get(stage, 0.0)
+        table.add_row(stage, f"{value:.3f}", f"{value / seconds['total']:.0%}")
+    console.print(table)
+    print(f"{packets:,} packets, {made:,} findings: {packets / seconds['total']:,.0f} packets "
+          f"per CPU-second; load average {os.getloadavg()[0]:.2f}")
+
+
+def compare_stages(path: Path, other: Path, runs: int, rounds: int) -> None:
+    """This checkout's stages against another's (``other`` is its ``src``), each run in a
+    fresh process, alternating, ``rounds`` times: the median of each side per stage."""
+    sides = {"this": HERE.parent / "src", "other": other}
+    found: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
+    for _ in range(rounds):
+        for side, src in sides.items():
+            done = subprocess.run(
+                [sys.executable, __file__, "--capture", str(path), "--runs", str(runs),
+                 "--stages-json"], check=True, capture_output=True, text=True,
+                env={**os.environ, "PYTHONPATH": str(src)})
+            found[side].append(json.loads(done.stdout.splitlines()[-1]))
+            print(f"{side}: {found[side][-1]['total']:.3f} CPU s (load average "
+                  f"{os.getloadavg()[0]:.2f})")
+    print(f"CPU seconds per stage, median of {rounds} processes (best of {runs} runs each); "
+          f"this = {sides['this']}, other = {other}:")
+    table = Table()
+    for column in ("stage", "other", "this", "change"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for stage in (*STAGES, "total"):
+        before = statistics.median(r.get(stage, 0.0) for r in found["other"])
+        after = statistics.median(r.get(stage, 0.0) for r in found["this"])
+        change = f"{after / before - 1:+.0%}" if before else "-"
+        table.add_row(stage, f"{before:.3f}", f"{after:.3f}", change)
+    console.print(table)
+    for side in ("other", "this"):
+        total = statistics.median(r["total"] for r in found[side])
+        packets, made = found[side][0]["packets"], found[side][0]["made"]
+        print(f"{side}: {packets:,} packets, {made:,} findings, {packets / total:,.0f} packets "
+              f"per CPU-second")
 
 
 # -- dpkt -----------------------------------------------------------------------------
@@ -283,13 +420,30 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="renkei runs (the best is shown)")
     parser.add_argument("--memory-packets", type=int, default=5_000_000)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--stages", action="store_true",
+                        help="only the CPU seconds per stage of the pipeline (see above)")
+    parser.add_argument("--against", type=Path, metavar="SRC",
+                        help="with --stages: also another checkout's src, alternating")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="with --against: processes per side (the median is shown)")
+    parser.add_argument("--stages-json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.stages_json:
+        seconds, packets, made = run_stages(capture(args), args.runs)
+        print(json.dumps({**seconds, "packets": packets, "made": made}))
+        return
 
     pinned = one_core()
     print(f"machine: {machine()}")
     print(f"yardstick: {yardstick():.1f} M pure-Python loop steps/s; load average "
           f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; {pinned}")
     path = capture(args)
+    if args.stages and args.against is not None:
+        compare_stages(path, args.against, args.runs, args.rounds)
+        return
+    if args.stages:
+        print_stages(path, args.runs)
+        return
     size_mb = path.stat().st_size / 1e6
 
     seconds, packets, kinds = run_renkei(path, args.runs)

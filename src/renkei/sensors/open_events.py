@@ -106,8 +106,8 @@ class OpenEvents:
                 at = ek.scan_batch(
                     packets, order, at, -1 if sensor is None else int(sensor), _CLASS_TABLE,
                     _PORT_SOURCE, self._counted, self.idle_ns, self.width_ns, self.offset_ns,
-                    self._slots, self._free, self._keys, self._dst4, self._dst6, self._clock,
-                    self._state, self._events, self._pairs)
+                    self.min_dsts, self._slots, self._free, self._keys, self._dst4, self._dst6,
+                    self._clock, self._state, self._events, self._pairs)
                 parts.append(self._drain())
         self._sweep(False, parts)
         return self._closed(parts)
@@ -129,15 +129,14 @@ class OpenEvents:
         at = 0
         while at >= 0:
             at = ek.sweep(self._slots, self._free, self._keys, self._clock, self._state,
-                          self.idle_ns, close_all, at, self._events, self._pairs)
+                          self.idle_ns, self.min_dsts, close_all, at, self._events,
+                          self._pairs)
             parts.append(self._drain())
 
     def _closed(self, parts: list[tuple[np.ndarray, np.ndarray]]) -> Closed:
         rows = [e for e, _ in parts if len(e)]
         pairs = [p for _, p in parts if len(p)]
         events = np.concatenate(rows) if rows else np.zeros((0, ek.NCOL), np.int64)
-        if self.min_dsts > 0:
-            events = events[events[:, ek.UNIQUE] >= self.min_dsts]
         return Closed(_events(events),
                       _counts(np.concatenate(pairs) if pairs else np.zeros((0, ek.PCOL), np.int64)))
 
@@ -168,12 +167,13 @@ class OpenEvents:
             self._rebuild_sets(full4 or renumber, full6 or renumber, renumber)
 
     def _rebuild_sets(self, four: bool, six: bool, renumber: bool) -> None:
-        """Destination sets without the closed events' entries, each sized for GROWTH
-        times its live ones: only the full one unless ids ran short, in place when the
-        size stays, else one at a time (the old set goes before the next is made)."""
+        """Destination sets without the closed events' entries (emptied in place, counted in
+        the same pass), each sized for GROWTH times its live ones: only the full one unless
+        ids ran short, in place when the size stays, else one at a time (the old set goes
+        before the next is made)."""
         ids, owner = ek.open_ids(self._slots, self._state)
         if four:
-            live4 = ek.live_entries(self._dst4, True, ids, owner)
+            live4 = ek.purge(self._dst4, True, ids, owner, renumber)
             size = ek.set_size(live4, _MIN_DSTS)
             if size == len(self._dst4):
                 ek.rehash4_in_place(self._slots, self._dst4, ids, owner, renumber)
@@ -181,7 +181,7 @@ class OpenEvents:
                 self._dst4 = ek.rebuild4(self._slots, self._dst4, ids, owner, size, renumber)
             self._state[ek.ST_D4] = live4
         if six:
-            live6 = ek.live_entries(self._dst6, False, ids, owner)
+            live6 = ek.purge(self._dst6, False, ids, owner, renumber)
             size = ek.set_size(live6, _MIN_DSTS)
             if size == len(self._dst6):
                 ek.rehash6_in_place(self._slots, self._dst6, ids, owner, renumber)

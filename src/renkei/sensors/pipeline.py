@@ -166,7 +166,7 @@ def analyse_captures(captures: Sequence[Capture], *, sizes: SensorSizes | None =
                         rise_bucket=rise_bucket, find_rises=find_rises)
     stats: list[ReadStats] = []
     for capture in captures:
-        stream = iter_packets(capture.path)
+        stream = iter_packets(capture.path, reuse=True)     # each batch is done with at once
         for batch in stream:
             pipeline.add(batch, capture.sensor)
             if on_packets is not None:

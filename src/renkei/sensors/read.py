@@ -257,10 +257,15 @@ def _count_links(stats: ReadStats, link: np.ndarray, off: np.ndarray, base: int,
         kinds, where, counts = np.unique(link, return_index=True, return_counts=True)
         seen = {int(k): (int(c), int(w)) for k, c, w in zip(kinds, counts, where, strict=True)}
     for kind, (count, at) in seen.items():
-        if kind not in stats.link_types and kind not in rk.KNOWN_LINK_TYPES:
-            _problem(stats, base + int(off[at]), first + at,
-                     f"link type {kind} is not supported; its frames are skipped")
-        stats.link_types[kind] = stats.link_types.get(kind, 0) + count
+        _count_link(stats, kind, count, base + int(off[at]), first + at)
+
+
+def _count_link(stats: ReadStats, kind: int, count: int, offset: int, record: int) -> None:
+    """``count`` frames of one link type, the first at ``offset``, record ``record``."""
+    if kind not in stats.link_types and kind not in rk.KNOWN_LINK_TYPES:
+        _problem(stats, offset, record,
+                 f"link type {kind} is not supported; its frames are skipped")
+    stats.link_types[kind] = stats.link_types.get(kind, 0) + count
 
 
 # (window bytes, frames, how many, stream offset of the window, index of the first frame)
@@ -305,14 +310,24 @@ class _CaptureWalker:
         snaplen = int.from_bytes(bytes(buf[16:20]), order)
         linktype = int.from_bytes(bytes(buf[20:24]), order) & 0xFFFF
         limit = min(snaplen if snaplen > 0 else PCAP_MAX_SNAPLEN, MAX_RECORD)
-        frames = _Frames(BATCH)
+        decoder = sink if isinstance(sink, _Decoder) else None
+        frames = _Frames(BATCH if decoder is None else 0)
         pos = 24
         while True:
-            n, pos, status, detail = rk.walk_pcap(
-                buf, pos, little, nano, limit, linktype,
-                frames.off, frames.caplen, frames.wirelen, frames.link, frames.ts)
+            start = pos
+            if decoder is not None:     # walked and decoded in one pass
+                n, k, pos, status, detail = rk.read_pcap(buf, pos, little, nano, limit,
+                                                         linktype, decoder.out)
+                if n:
+                    _count_link(self.stats, linktype, n, win.base + start + 16, self.frames)
+                    yield from decoder.rows(n, k)
+            else:
+                n, pos, status, detail = rk.walk_pcap(
+                    buf, pos, little, nano, limit, linktype,
+                    frames.off, frames.caplen, frames.wirelen, frames.link, frames.ts)
+                if n:
+                    yield from sink(buf, frames, n, win.base, self.frames)
             if n:
-                yield from sink(buf, frames, n, win.base, self.frames)
                 self.records += n
                 self.frames += n
             if status == rk.FULL:
@@ -388,27 +403,50 @@ def _pcapng_reason(buf: np.ndarray, pos: int, code: int, little: int) -> str:
     return f"block length {blen} is too short for block type {word(0):#x} or not a multiple of 4"
 
 
-def _decode_sink(stats: ReadStats) -> FrameSink:
-    def decode(buf: np.ndarray, frames: _Frames, n: int, base: int,
-               first: int) -> Iterator[np.ndarray]:
-        _count_links(stats, frames.link[:n], frames.off[:n], base, first)
-        out = np.zeros(n, PACKET)
-        k = rk.decode_frames(buf, frames.off, frames.caplen, frames.wirelen, frames.link,
-                             frames.ts, n, out)
-        stats.packets += k
-        stats.skipped += n - k
-        if k:
-            yield out if k == n else out[:k].copy()
+class _Decoder:
+    """Frames to PACKET rows, decoded into an array of ``BATCH`` rows (never zeroed: the
+    kernels write every field). Without ``reuse`` each batch is an array of its own (the
+    array itself when mostly full, else a copy of its rows); with it, the same array
+    every time, each batch written over the one before."""
 
-    return decode
+    def __init__(self, stats: ReadStats, reuse: bool) -> None:
+        self.stats = stats
+        self.reuse = reuse
+        self.out = np.empty(BATCH, PACKET)
+
+    def rows(self, frames: int, rows: int) -> Iterator[np.ndarray]:
+        """The ``rows`` rows decoded from ``frames`` frames (the others were not IP)."""
+        self.stats.packets += rows
+        self.stats.skipped += frames - rows
+        if not rows:
+            return
+        if self.reuse:
+            yield self.out[:rows]
+        elif 2 * rows >= len(self.out):     # mostly full: hand the array over, make another
+            handed, self.out = self.out[:rows], np.empty(len(self.out), PACKET)
+            yield handed
+        else:
+            yield self.out[:rows].copy()
+
+    def __call__(self, buf: np.ndarray, frames: _Frames, n: int, base: int,
+                 first: int) -> Iterator[np.ndarray]:
+        """The ``FrameSink`` of walked frames (pcapng)."""
+        _count_links(self.stats, frames.link[:n], frames.off[:n], base, first)
+        k = rk.decode_frames(buf, frames.off, frames.caplen, frames.wirelen, frames.link,
+                             frames.ts, n, self.out)
+        yield from self.rows(n, k)
 
 
 # -- public API ---------------------------------------------------------------------------
 
 
-def iter_packets(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> PacketStream:
+def iter_packets(path: str | Path, chunk_bytes: int = CHUNK_BYTES, *,
+                 reuse: bool = False) -> PacketStream:
     """PACKET arrays from any capture or flow file, read ``chunk_bytes`` at a time.
 
+    With ``reuse``, a pcap or pcapng stream yields the same array each time, the next
+    batch written over the last: for a caller that is done with a batch before it asks
+    for the next (the pipeline), which saves a fresh 20 MB array a batch.
     Raises CaptureError at once when the format is not recognised; anything wrong later
     is reported in ``stream.stats`` (problems, truncated) after what came before it."""
     path = Path(path)
@@ -416,7 +454,7 @@ def iter_packets(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> PacketStre
     stats = ReadStats(str(path), fmt)
     if fmt in (CaptureFormat.PCAP, CaptureFormat.PCAPNG):
         walker = _CaptureWalker(path, fmt, stats, chunk_bytes)
-        return PacketStream(stats, walker.run(_decode_sink(stats)))
+        return PacketStream(stats, walker.run(_Decoder(stats, reuse)))
     return PacketStream(stats, _flow_file_rows(path, fmt, stats, chunk_bytes))
 
 

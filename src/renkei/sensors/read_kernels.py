@@ -10,15 +10,21 @@ stays 0.
 Walkers fill caller-owned arrays (``off``, ``caplen``, ``wirelen``, ``link``, ``ts``) and
 return ``(frames, position, status, detail)``; ``status`` is NEED_MORE (the buffer ends
 inside a record), FULL (the arrays are full) or BAD (``detail`` is a reason code below).
+Classic pcap, the common case, is walked and decoded in one pass (``read_pcap``), with
+no arrays between the two. The decoder writes every field of a row, so rows need no
+zeroing first, and the kernels read the buffer through ``intrinsics.borrowed`` (a
+helper taking the array would otherwise cost two atomic reference-count updates a frame).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numba import njit
 
+from renkei.sensors.intrinsics import borrowed
 from renkei.sensors.model import FragmentFlag
 
 NEED_MORE, FULL, BAD = 0, 1, 2
@@ -83,27 +89,40 @@ def _rd32(buf: np.ndarray, i: int, little: int) -> int:
 # -- record walkers ------------------------------------------------------------------
 
 
+@njit(cache=True, inline="always")
+def _pcap_record(buf: np.ndarray, pos: int, end: int, little: int, nano: int,
+                 limit: int) -> tuple[int, int, int, int, int]:
+    """The pcap record at ``pos``: (FULL, 0, captured length, wire length, time in ns) when
+    it lies whole in the buffer, else (NEED_MORE or BAD, detail, 0, 0, 0)."""
+    if end - pos < 16:
+        return NEED_MORE, 16, 0, 0, 0
+    cl = _rd32(buf, pos + 8, little)
+    if cl > limit:
+        return BAD, cl, 0, 0, 0
+    if end - pos - 16 < cl:
+        return NEED_MORE, 16 + cl, 0, 0, 0
+    stamp = _rd32(buf, pos, little) * 1_000_000_000 + _rd32(buf, pos + 4, little) * (
+        1 if nano else 1000)
+    return FULL, 0, cl, _rd32(buf, pos + 12, little), stamp
+
+
 @njit(cache=True)
 def walk_pcap(buf: np.ndarray, pos: int, little: int, nano: int, limit: int, linktype: int,
               off: np.ndarray, caplen: np.ndarray, wirelen: np.ndarray, link: np.ndarray,
               ts: np.ndarray) -> tuple[int, int, int, int]:
     """Classic pcap records from ``pos``; ``detail`` is the offending captured length."""
+    buf = borrowed(buf)
     end = buf.size
     n = 0
-    mult = 1 if nano else 1000
     while n < off.size:
-        if end - pos < 16:
-            return n, pos, NEED_MORE, 16
-        cl = _rd32(buf, pos + 8, little)
-        if cl > limit:
-            return n, pos, BAD, cl
-        if end - pos - 16 < cl:
-            return n, pos, NEED_MORE, 16 + cl
+        status, detail, cl, wire, stamp = _pcap_record(buf, pos, end, little, nano, limit)
+        if status != FULL:
+            return n, pos, status, detail
         off[n] = pos + 16
         caplen[n] = cl
-        wirelen[n] = _rd32(buf, pos + 12, little)
+        wirelen[n] = wire
         link[n] = linktype
-        ts[n] = _rd32(buf, pos, little) * 1_000_000_000 + _rd32(buf, pos + 4, little) * mult
+        ts[n] = stamp
         n += 1
         pos += 16 + cl
     return n, pos, FULL, 0
@@ -160,6 +179,7 @@ def walk_pcapng(buf: np.ndarray, pos: int, state: np.ndarray, if_link: np.ndarra
                 ts: np.ndarray) -> tuple[int, int, int, int]:
     """pcapng blocks from ``pos``: sections and interfaces update ``state``; packets
     (EPB, SPB, obsolete PB) are listed; every other block type is stepped over."""
+    buf, state = borrowed(buf), borrowed(state)
     end = buf.size
     n = 0
     while n < off.size:
@@ -382,88 +402,136 @@ def ip_start(buf: np.ndarray, o: int, e: int, lt: int) -> tuple[int, int]:
     return p, ver
 
 
+@njit(cache=True, inline="always")
+def _decode_frame(buf: np.ndarray, o: int, e: int, wire: int, lt: int, stamp: int,
+                  r: Any) -> bool:
+    """Decode the frame at ``buf[o:e]`` into the PACKET record ``r``, every field written
+    (0 where the frame has none); False when it holds no IP packet (``r`` is then junk)."""
+    p, ver = ip_start(buf, o, e, lt)
+    if p < 0:
+        return False
+    src_hi = src_lo = dst_hi = dst_lo = np.uint64(0)
+    ip_id = ttl = length = frag = 0
+    if ver == 4:
+        if p + 20 > e:
+            return False
+        ihl = (_int(buf[p]) & 15) * 4
+        if ihl < 20:
+            return False
+        total = _be16(buf, p + 2)
+        if total == 0:  # segmentation offload: the wire length tells
+            total = max(wire - (p - o), 0)
+        if total >= ihl:
+            e = min(e, p + total)
+        fw = _be16(buf, p + 6)
+        proto = _int(buf[p + 9])
+        src_lo = _MAPPED | np.uint64(_be32(buf, p + 12))
+        dst_lo = _MAPPED | np.uint64(_be32(buf, p + 16))
+        ip_id = _be16(buf, p + 4)
+        ttl = _int(buf[p + 8])
+        length = total
+        t = p + ihl
+        if fw & 0x3FFF:
+            frag = _int(_FRAGMENT)
+            if fw & 0x1FFF:
+                frag = _int(_FRAGMENT | _NOT_FIRST)
+                t = -1
+    elif ver == 6:
+        if p + 40 > e:
+            return False
+        plen = _be16(buf, p + 4)
+        e = min(e, p + 40 + plen)
+        src_hi = _be64(buf, p + 8)
+        src_lo = _be64(buf, p + 16)
+        dst_hi = _be64(buf, p + 24)
+        dst_lo = _be64(buf, p + 32)
+        ttl = _int(buf[p + 7])
+        length = plen + 40
+        t, proto, frag, fid = _v6_transport(buf, p + 40, e, _int(buf[p + 6]))
+        if frag:
+            ip_id = fid & 0xFFFF
+    else:
+        return False
+    sport = dport = seq = ack = flags = icmp_type = icmp_code = 0
+    inner_proto = inner_sport = inner_dport = 0
+    if t >= 0:
+        if proto == 6 or proto == 17:
+            if t + 4 <= e:
+                sport = _be16(buf, t)
+                dport = _be16(buf, t + 2)
+            if proto == 6:
+                if t + 8 <= e:
+                    seq = _be32(buf, t + 4)
+                if t + 12 <= e:
+                    ack = _be32(buf, t + 8)
+                if t + 14 <= e:
+                    flags = _int(buf[t + 13])
+        elif (proto == 1 or proto == 58) and t + 2 <= e:
+            icmp_type = _int(buf[t])
+            icmp_code = _int(buf[t + 1])
+            if (proto == 1 and (icmp_type == 3 or icmp_type == 4 or icmp_type == 5
+                                or icmp_type == 11 or icmp_type == 12)) or (
+                    proto == 58 and 1 <= icmp_type <= 4):
+                inner_proto, inner_sport, inner_dport = _inner_ports(buf, t + 8, e, proto == 58)
+    r.ts = stamp
+    r.src_hi = src_hi
+    r.src_lo = src_lo
+    r.dst_hi = dst_hi
+    r.dst_lo = dst_lo
+    r.version = ver
+    r.proto = proto
+    r.sport = sport
+    r.dport = dport
+    r.tcp_flags = flags
+    r.seq = seq
+    r.ack = ack
+    r.ip_id = ip_id
+    r.ttl = ttl
+    r.frag = frag
+    r.icmp_type = icmp_type
+    r.icmp_code = icmp_code
+    r.inner_proto = inner_proto
+    r.inner_sport = inner_sport
+    r.inner_dport = inner_dport
+    r.length = length
+    r.count = 1
+    r.sensor = 0
+    return True
+
+
 @njit(cache=True)
 def decode_frames(buf: np.ndarray, off: np.ndarray, caplen: np.ndarray, wirelen: np.ndarray,
                   link: np.ndarray, ts: np.ndarray, n: int, out: np.ndarray) -> int:
-    """Decode frames into zeroed PACKET rows; frames that are not IP are left out.
-    Returns the rows written."""
+    """Decode frames into PACKET rows (every field written, so ``out`` need not be
+    zeroed); frames that are not IP are left out. Returns the rows written."""
+    buf = borrowed(buf)
     k = 0
     for i in range(n):
         o = off[i]
-        e = o + caplen[i]
-        p, ver = ip_start(buf, o, e, link[i])
-        if p < 0:
-            continue
-        r = out[k]
-        if ver == 4:
-            if p + 20 > e:
-                continue
-            ihl = (_int(buf[p]) & 15) * 4
-            if ihl < 20:
-                continue
-            total = _be16(buf, p + 2)
-            if total == 0:  # segmentation offload: the wire length tells
-                total = max(wirelen[i] - (p - o), 0)
-            if total >= ihl:
-                e = min(e, p + total)
-            fw = _be16(buf, p + 6)
-            proto = _int(buf[p + 9])
-            r.src_lo = _MAPPED | np.uint64(_be32(buf, p + 12))
-            r.dst_lo = _MAPPED | np.uint64(_be32(buf, p + 16))
-            r.ip_id = _be16(buf, p + 4)
-            r.ttl = buf[p + 8]
-            r.length = total
-            t = p + ihl
-            if fw & 0x3FFF:
-                r.frag = _FRAGMENT
-                if fw & 0x1FFF:
-                    r.frag = _FRAGMENT | _NOT_FIRST
-                    t = -1
-        elif ver == 6:
-            if p + 40 > e:
-                continue
-            plen = _be16(buf, p + 4)
-            e = min(e, p + 40 + plen)
-            r.src_hi = _be64(buf, p + 8)
-            r.src_lo = _be64(buf, p + 16)
-            r.dst_hi = _be64(buf, p + 24)
-            r.dst_lo = _be64(buf, p + 32)
-            r.ttl = buf[p + 7]
-            r.length = plen + 40
-            t, proto, frag, fid = _v6_transport(buf, p + 40, e, _int(buf[p + 6]))
-            if frag:
-                r.frag = frag
-                r.ip_id = fid & 0xFFFF
-        else:
-            continue
-        r.ts = ts[i]
-        r.version = ver
-        r.proto = proto
-        r.count = 1
-        if t >= 0:
-            if proto == 6 or proto == 17:
-                if t + 4 <= e:
-                    r.sport = _be16(buf, t)
-                    r.dport = _be16(buf, t + 2)
-                if proto == 6:
-                    if t + 8 <= e:
-                        r.seq = _be32(buf, t + 4)
-                    if t + 12 <= e:
-                        r.ack = _be32(buf, t + 8)
-                    if t + 14 <= e:
-                        r.tcp_flags = buf[t + 13]
-            elif (proto == 1 or proto == 58) and t + 2 <= e:
-                typ = _int(buf[t])
-                r.icmp_type = typ
-                r.icmp_code = buf[t + 1]
-                if (proto == 1 and (typ == 3 or typ == 4 or typ == 5 or typ == 11
-                                    or typ == 12)) or (proto == 58 and 1 <= typ <= 4):
-                    ip, isp, idp = _inner_ports(buf, t + 8, e, proto == 58)
-                    r.inner_proto = ip
-                    r.inner_sport = isp
-                    r.inner_dport = idp
-        k += 1
+        if _decode_frame(buf, o, o + caplen[i], wirelen[i], link[i], ts[i], out[k]):
+            k += 1
     return k
+
+
+@njit(cache=True)
+def read_pcap(buf: np.ndarray, pos: int, little: int, nano: int, limit: int, linktype: int,
+              out: np.ndarray) -> tuple[int, int, int, int, int]:
+    """``walk_pcap`` and ``decode_frames`` in one pass, for classic pcap: each record is
+    decoded as it is walked, into ``out`` (whose size bounds the records walked), with no
+    arrays of offsets between the two. Returns (records, rows, position, status, detail)."""
+    buf = borrowed(buf)
+    end = buf.size
+    n = 0
+    k = 0
+    while n < len(out):
+        status, detail, cl, wire, stamp = _pcap_record(buf, pos, end, little, nano, limit)
+        if status != FULL:
+            return n, k, pos, status, detail
+        if _decode_frame(buf, pos + 16, pos + 16 + cl, wire, linktype, stamp, out[k]):
+            k += 1
+        n += 1
+        pos += 16 + cl
+    return n, k, pos, FULL, 0
 
 
 @njit(cache=True)
@@ -474,6 +542,7 @@ def udp_payloads(buf: np.ndarray, off: np.ndarray, caplen: np.ndarray, link: np.
     capture: fills ``start``, ``length``, ``dport``, ``source`` (the exporter's address,
     low 63 bits, to keep templates apart) and ``index`` (of the frame) for UDP frames
     only; returns how many."""
+    buf = borrowed(buf)
     k = 0
     for i in range(n):
         o = off[i]
