@@ -183,6 +183,7 @@ def test_a_member_removes_its_own(seeded: Hub, mine: TestClient) -> None:
     {"days": "0"}, {"days": "3651"}, {"days": "abc"}, {"days": "-1"}, {"days": "٣"},
     {"days": ""}, {"vulnerability": ""}, {"vulnerability": "   "}, {"kind": "whatever"},
     {"reason": ""}, {"reason": "\x00\x07"},
+    {"component": ""}, {"component": "   "},  # never widened to every component
 ])
 def test_a_bad_form_is_shown_again(mine: TestClient, fields: dict[str, str]) -> None:
     answer = add(mine, **fields)

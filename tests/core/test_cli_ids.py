@@ -22,8 +22,8 @@ COMMANDS = [
     ["incidents", "webhooks", "remove", "{id}"],
     ["sharing", "show", "{id}", "--token", "x"],
     ["sharing", "approve", "{id}", "--token", "x"],
-    ["plan", "consultation", "approve", "pc-2026", "{id}"],
 ]
+COMMENT = ["plan", "consultation", "approve", "pc-2026", "{id}"]  # numbered from 0 as printed
 
 
 def run(command: list[str], number: str) -> tuple[int, str]:
@@ -47,4 +47,15 @@ def test_the_largest_id_is_looked_up_and_not_found(renkei_home: Path,
                                                    command: list[str]) -> None:
     code, output = run(command, str(MAX_ID))
     assert code == 2, output
+    assert "error:" in output, output
+
+
+def test_a_comment_number_may_be_0_but_not_past_any_id(renkei_home: Path) -> None:
+    for number in (HUGE, str(MAX_ID + 1)):
+        code, output = run(COMMENT, number)
+        assert code == 2, output
+        assert "Invalid value for" in output, (number, output)
+    code, output = run(COMMENT, "0")  # looked up like any other number: no such consultation
+    assert code == 2, output
+    assert "Invalid value for" not in output, output
     assert "error:" in output, output

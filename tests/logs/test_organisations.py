@@ -158,3 +158,38 @@ def test_a_log_name_is_bounded_and_without_nul_on_every_scan(
                                 lines=1, at=clock.now(), organisation_id=None)
     [(_, stored, _)] = _sources(database)
     assert stored == "again\\x00" + "x" * (store.MAX_TEXT - 6)  # cut, then NUL made visible
+
+
+def test_parallel_first_scans_of_logs_beginning_alike_make_two_logs(
+        database: Database, members: tuple[int, int], clock: FixedClock) -> None:
+    """Peer's first scan does not see Acme's log, written but not yet committed, and takes
+    the plain key too: the unique index makes it wait, refuses it when Acme's commits, and
+    Peer's log is made again under its scoped key (not a server error)."""
+    import threading
+
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite writes one transaction at a time: the race cannot happen there")
+    acme, peer = members
+    kept: dict[str, int | None] = {}
+
+    def first_scan(organisation_id: int, name: str) -> None:
+        with database.session() as session:
+            kept[name] = store.upsert_source(
+                session, fingerprint="f" * 64, name=name, fmt="clf", lines=3,
+                at=clock.now(), organisation_id=organisation_id).organisation_id
+
+    with database.session() as session:  # Acme's first scan, held open
+        store.upsert_source(session, fingerprint="f" * 64, name="acme.log", fmt="clf",
+                            lines=3, at=clock.now(), organisation_id=acme)
+        other = threading.Thread(target=first_scan, args=(peer, "peer.log"))
+        other.start()
+        other.join(0.5)  # Peer's insert now waits on Acme's key
+    other.join(30)
+    assert kept == {"peer.log": peer}
+    assert {(o, n) for o, n, _ in _sources(database)} == {(acme, "acme.log"),
+                                                          (peer, "peer.log")}
+    with database.session() as session:
+        fingerprints = {s.organisation_id: s.fingerprint
+                        for s in session.scalars(select(store.LogSource))}
+    assert fingerprints == {acme: "f" * 64,
+                            peer: store.scoped_fingerprint("f" * 64, peer)}

@@ -114,7 +114,7 @@ def test_oversized_imports_and_unknown_consultations(db_session: Session, opened
                                 "c.csv", actor="a")
     with pytest.raises(PlanNotFoundError):
         service.import_comments(db_session, CLOCK, "nope", CSV, "c.csv", actor="a")
-    with pytest.raises(PlanNotFoundError, match="has not been published"):
+    with pytest.raises(PlanNotFoundError, match="no consultation"):
         service.results(db_session, opened)
     with pytest.raises(PlanConflictError):
         service.create(db_session, CLOCK, opened, "", 2015, actor="a")

@@ -17,11 +17,11 @@ from renkei.core.i18n import Translate, translator
 from renkei.core.models import MAX_ID
 
 
-def record_id(help_text: str, metavar: str = "ID") -> Any:
-    """A typer argument for a record's number (``Annotated[int, record_id("…")]``): 1 to
-    ``MAX_ID``, so a number past any id the database can hold is a usage error (exit 2)
-    rather than a query PostgreSQL refuses with a traceback."""
-    return typer.Argument(metavar=metavar, min=1, max=MAX_ID, help=help_text)
+def record_id(help_text: str, metavar: str = "ID", minimum: int = 1) -> Any:
+    """A typer argument for a record's number (``Annotated[int, record_id("…")]``):
+    ``minimum`` (1: no id is 0) to ``MAX_ID``, so a number past any id the database can
+    hold is a usage error (exit 2) rather than a query PostgreSQL refuses with a traceback."""
+    return typer.Argument(metavar=metavar, min=minimum, max=MAX_ID, help=help_text)
 
 
 def fail(message: str, _: Translate) -> NoReturn:

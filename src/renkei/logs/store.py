@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from renkei.core.models import Base
@@ -69,7 +70,7 @@ class LogAlert(Base):
 
 def upsert_source(
     session: Session, *, fingerprint: str, name: str, fmt: str, lines: int, at: datetime,
-    organisation_id: int | None,
+    organisation_id: int | None, retried: bool = False,
 ) -> LogSource:
     """The organisation's log that begins with ``fingerprint`` (see ``read.fingerprint``),
     made if it has none. Only that organisation's logs are matched: two members' logs may
@@ -88,8 +89,17 @@ def upsert_source(
         source = LogSource(fingerprint=fingerprint if taken is None else scoped,
                            name=_text(name, MAX_TEXT), format=fmt, first_seen=at,
                            last_scanned=at, lines=lines, organisation_id=organisation_id)
-        session.add(source)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(source)
+                session.flush()
+        except IntegrityError:
+            if retried:
+                raise
+            # a parallel first scan of a log that begins alike took the key first: look again
+            return upsert_source(session, fingerprint=fingerprint, name=name, fmt=fmt,
+                                 lines=lines, at=at, organisation_id=organisation_id,
+                                 retried=True)
     else:
         source.name = _text(name, MAX_TEXT)
         source.last_scanned = at

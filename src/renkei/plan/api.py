@@ -15,7 +15,7 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import Field
 
 from renkei.core.http import (
@@ -28,11 +28,14 @@ from renkei.core.http import (
     language,
     work,
 )
-from renkei.core.models import Scope
+from renkei.core.models import MAX_ID, Scope
 from renkei.plan import access, audits, consultation
 from renkei.plan import status as statuses
 from renkei.plan.cli import measure_record
 from renkei.plan.errors import PlanNotFoundError
+
+# a comment's number as printed: 0 is a number too (a consultation may start there)
+CommentNumber = Annotated[int, Path(ge=0, le=MAX_ID)]
 
 router = APIRouter(prefix="/api/v1/plan", tags=["plan"], responses=ERROR_RESPONSES)
 YearQuery = Annotated[int, Query(ge=2000, le=2100, description="The fiscal year.")]
@@ -328,7 +331,7 @@ def list_comments(key: str, request: Request) -> list[dict[str, Any]]:
 
 @router.post("/consultations/{key}/comments/{number}/category",
              summary="Categorise a comment (hub staff)")
-def categorise(key: str, number: RowId, body: CategoryIn, request: Request) -> dict[str, Any]:
+def categorise(key: str, number: CommentNumber, body: CategoryIn, request: Request) -> dict[str, Any]:
     with _changing(request) as w:
         _hub(w)
         row = consultation.categorise(w.session, w.clock, key, number,
@@ -339,7 +342,7 @@ def categorise(key: str, number: RowId, body: CategoryIn, request: Request) -> d
 
 @router.post("/consultations/{key}/comments/{number}/draft",
              summary="Draft a comment's answer (hub staff)")
-def draft(key: str, number: RowId, body: DraftIn, request: Request) -> dict[str, Any]:
+def draft(key: str, number: CommentNumber, body: DraftIn, request: Request) -> dict[str, Any]:
     with _changing(request) as w:
         _hub(w)
         row = consultation.draft(w.session, w.clock, key, number, body.answer,
@@ -350,7 +353,7 @@ def draft(key: str, number: RowId, body: DraftIn, request: Request) -> dict[str,
 
 @router.post("/consultations/{key}/comments/{number}/approve",
              summary="Approve a drafted answer: not its drafter (hub staff)")
-def approve(key: str, number: RowId, request: Request) -> dict[str, Any]:
+def approve(key: str, number: CommentNumber, request: Request) -> dict[str, Any]:
     with _changing(request) as w:
         _hub(w)
         row = consultation.approve(w.session, w.clock, key, number,

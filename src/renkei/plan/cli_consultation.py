@@ -18,7 +18,7 @@ consultation_app = typer.Typer(
     help="A public consultation: import, categorise, draft and approve answers, publish.",
     no_args_is_help=True)
 Key = Annotated[str, typer.Argument(help="The consultation's key.")]
-Number = Annotated[int, record_id("The comment's number (通し番号).", "NUMBER")]
+Number = Annotated[int, record_id("The comment's number (通し番号).", "NUMBER", minimum=0)]
 
 
 @consultation_app.command("create")

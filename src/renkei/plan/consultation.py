@@ -242,7 +242,8 @@ def results(session: Session, key: str, *, unpublished_ok: bool = False,
     """A published consultation's comments with their answers, and what they add up to."""
     consultation = _require(session, key)
     if consultation.state != PUBLISHED and not unpublished_ok:
-        raise PlanNotFoundError("consultation {key} has not been published", key=key[:100])
+        # the same answer as for a key that does not exist: a reader learns no unpublished key
+        raise PlanNotFoundError("no consultation {key}", key=key[:100])
     published = [_as_comment(row) for row in comments(session, key) if row.category]
     return consultation, published, summarise(published)
 

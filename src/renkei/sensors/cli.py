@@ -244,12 +244,17 @@ def analyse(
     """Find scanners, backscatter, rises and campaigns in captures, without a database."""
     from renkei.sensors.pipeline import Capture, analyse_captures
     from renkei.sensors.read import CaptureError, detect_format
-    from renkei.sensors.service import Problem, SensorsError, _bucket_seconds, _clean_name
+    from renkei.sensors.service import (
+        Problem,
+        SensorsError,
+        checked_bucket_seconds,
+        clean_sensor_name,
+    )
 
     _ = translator(load_config().lang)
     try:
-        given = [_clean_name(n) for n in (sensor or ["default"])]
-        _bucket_seconds(bucket)
+        given = [clean_sensor_name(n) for n in (sensor or ["default"])]
+        checked_bucket_seconds(bucket)
     except SensorsError as error:
         _fail(error.translate(_), _)
     if len(given) not in (1, len(captures)):
@@ -423,7 +428,7 @@ def report(
     from renkei.sensors import report as reports
     from renkei.sensors import stored_report
     from renkei.sensors.geo import Geo
-    from renkei.sensors.service import _bucket_seconds
+    from renkei.sensors.service import checked_bucket_seconds
 
     with _session() as (session, _):
         if html is None and json_path is None:
@@ -445,7 +450,7 @@ def report(
             _fail(_("--since must be before --until"), _)
         scope = stored_report.Scope(
             since=start, until=end, sensors=tuple(sensor or ()), ports=tuple(port or ()),
-            width=_bucket_seconds(bucket) if bucket is not None else None)
+            width=checked_bucket_seconds(bucket) if bucket is not None else None)
         gathered = stored_report.gather(session, scope)
         summary = stored_report.summary(gathered, lang=language, geo=geo)
         outputs: list[tuple[Path, str]] = []

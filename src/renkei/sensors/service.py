@@ -82,7 +82,7 @@ def ipv4_addresses(blocks: Sequence[str]) -> int:
     return sum(n.num_addresses for n in ipaddress.collapse_addresses(v4))
 
 
-def _clean_name(name: str) -> str:
+def clean_sensor_name(name: str) -> str:
     clean = name.strip()
     if not NAME_PATTERN.fullmatch(clean):
         raise SensorsError("a sensor name is 1 to 100 of A-Z, a-z, 0-9, '.', '_' and '-', "
@@ -94,7 +94,7 @@ def register_sensor(session: Session, clock: Clock, name: str, *, site: str, own
                     blocks: Sequence[str], actor: str | None = None,
                     source: str = "cli") -> Sensor:
     """Register a sensor with the blocks it watches; names are unique."""
-    clean = _clean_name(name)
+    clean = clean_sensor_name(name)
     site = site.strip()
     if len(site) > SITE_MAX or has_control_characters(site):
         raise SensorsError("a site is at most 200 characters without control characters")
@@ -267,7 +267,7 @@ def ingest(session: Session, clock: Clock, captures: Sequence[SensorCapture], *,
 
     if not captures:
         raise SensorsError("give at least one capture")
-    width = _bucket_seconds(bucket)
+    width = checked_bucket_seconds(bucket)
     known = {c.sensor: require_sensor(session, c.sensor) for c in captures}
     sensors = sorted(known.values(), key=lambda s: s.name)
     index = {s.id: i for i, s in enumerate(sensors)}
@@ -346,7 +346,8 @@ def ingest(session: Session, clock: Clock, captures: Sequence[SensorCapture], *,
     return result
 
 
-def _bucket_seconds(bucket: str) -> int:
+def checked_bucket_seconds(bucket: str) -> int:
+    """A bucket name's width in seconds; a SensorsError (not a KeyError) naming a wrong one."""
     from renkei.sensors.series import bucket_seconds
 
     try:

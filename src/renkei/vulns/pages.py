@@ -279,7 +279,7 @@ def suppress(request: Request, form: Form) -> Response:
         try:
             alerts.suppress(p.session, p.clock, p.principal.organisation_id,
                             _line(form.get("vulnerability"), ID_LENGTH).strip(),
-                            _line(form.get("component"), 2000).strip() or "*",
+                            _line(form.get("component"), 2000).strip(),
                             _line(form.get("kind"), 20), _line(form.get("reason"), 2000).strip(),
                             p.clock.now() + timedelta(days=int(days)), actor=p.principal.actor,
                             source=p.source)
