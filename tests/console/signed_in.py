@@ -9,11 +9,13 @@ from fastapi.testclient import TestClient
 from tests.console.conftest import Hub
 
 
+def browser(hub: Hub, email: str) -> TestClient:
+    """A client (cookies of its own) signed in as ``email``, past both factors."""
+    client = hub.client()
+    assert hub.sign_in(client, email).status_code == 303
+    return client
+
+
 def signed_in(hub: Hub, people: Mapping[str, str]) -> dict[str, TestClient]:
-    """A client (cookies of its own) for each person, who: e-mail, past both factors."""
-    clients = {}
-    for who, email in people.items():
-        client = hub.client()
-        assert hub.sign_in(client, email).status_code == 303
-        clients[who] = client
-    return clients
+    """A browser for each person, who: e-mail."""
+    return {who: browser(hub, email) for who, email in people.items()}

@@ -13,14 +13,10 @@ from renkei.console.store import ConsoleSession
 from renkei.core import members
 from renkei.core.models import AuditEvent
 from tests.console.conftest import PASSWORD, Hub, csrf_of
+from tests.console.signed_in import browser
 
 NEW = "a brand new passphrase 42"
 
-
-def signed_in(hub: Hub, email: str) -> TestClient:
-    client = hub.client()
-    hub.sign_in(client, email)
-    return client
 
 
 def change(client: TestClient, current: str, new: str, repeat: str | None = None,
@@ -43,7 +39,7 @@ def user_id(hub: Hub, email: str) -> int:
 
 
 def test_the_overview_leads_to_the_form(hub: Hub) -> None:
-    client = signed_in(hub, hub.add_user())
+    client = browser(hub, hub.add_user())
     assert 'href="/account/password"' in client.get("/").text
     form = client.get("/account/password")
     assert form.status_code == 200
@@ -53,7 +49,7 @@ def test_the_overview_leads_to_the_form(hub: Hub) -> None:
 
 def test_a_changed_password_ends_every_other_session(hub: Hub) -> None:
     email = hub.add_user()
-    here, elsewhere = signed_in(hub, email), signed_in(hub, email)
+    here, elsewhere = browser(hub, email), browser(hub, email)
     old_cookie = here.cookies["renkei_session"]
     with hub.db.session() as session:
         old_expiry = session.scalar(select(ConsoleSession.expires_at).where(
@@ -90,7 +86,7 @@ def test_a_changed_password_ends_every_other_session(hub: Hub) -> None:
 
 def test_a_wrong_current_password_changes_nothing_and_is_throttled(hub: Hub) -> None:
     email = hub.add_user()
-    client = signed_in(hub, email)
+    client = browser(hub, email)
     token = csrf_of(client.get("/account/password"))
     for _ in range(throttle.MAX_PER_ACCOUNT_AND_SOURCE):
         wrong = change(client, "not my password", NEW, csrf=token)
@@ -113,7 +109,7 @@ def test_a_wrong_current_password_changes_nothing_and_is_throttled(hub: Hub) -> 
 
 def test_the_new_password_must_be_typed_twice_and_follow_the_rules(hub: Hub) -> None:
     email = hub.add_user()
-    client = signed_in(hub, email)
+    client = browser(hub, email)
     differ = change(client, PASSWORD, NEW, NEW + "!")
     assert differ.status_code == 400
     assert "the two new passwords differ" in differ.text
@@ -133,7 +129,7 @@ def test_the_new_password_must_be_typed_twice_and_follow_the_rules(hub: Hub) -> 
 
 def test_the_form_needs_its_csrf_token_and_this_site(hub: Hub) -> None:
     email = hub.add_user()
-    client = signed_in(hub, email)
+    client = browser(hub, email)
     data = {"current": PASSWORD, "new": NEW, "repeat": NEW}
     assert client.post("/account/password", data=data).status_code == 403
     assert client.post("/account/password", data=data | {"csrf": "x" * 43}).status_code == 403
@@ -147,7 +143,7 @@ def test_the_form_needs_its_csrf_token_and_this_site(hub: Hub) -> None:
 
 
 def test_it_speaks_japanese(hub: Hub) -> None:
-    client = signed_in(hub, hub.add_user())
+    client = browser(hub, hub.add_user())
     token = csrf_of(client.get("/"))
     client.post("/language", data={"lang": "ja", "csrf": token})
     assert "パスワードの変更" in client.get("/account/password").text

@@ -21,6 +21,7 @@ from renkei.plan.frameworks import MAX_FRAMEWORK_BYTES, shipped_frameworks
 from renkei.plan.load import dump_plan
 from renkei.plan.store import ConsultationEvent, Framework, PlanYear
 from tests.console.conftest import Hub, csrf_of
+from tests.console.signed_in import browser
 
 PLAN = statuses.shipped_plan()
 FRAMEWORK = shipped_frameworks()[0]
@@ -30,30 +31,25 @@ RECEIVED = ("number,submitter,section,refs,summary,category,answer\n"
             ).encode()
 
 
-def _client(hub: Hub, email: str) -> TestClient:
-    client = hub.client()
-    hub.sign_in(client, email)
-    return client
-
 
 @pytest.fixture(scope="module")
 def drafter(hub: Hub) -> TestClient:
-    return _client(hub, hub.add_user("hub", Role.HUB_ANALYST))
+    return browser(hub, hub.add_user("hub", Role.HUB_ANALYST))
 
 
 @pytest.fixture(scope="module")
 def approver(hub: Hub) -> TestClient:
-    return _client(hub, hub.add_user("hub", Role.HUB_ANALYST))
+    return browser(hub, hub.add_user("hub", Role.HUB_ANALYST))
 
 
 @pytest.fixture(scope="module")
 def reader(hub: Hub) -> TestClient:
-    return _client(hub, hub.member)
+    return browser(hub, hub.member)
 
 
 @pytest.fixture(scope="module")
 def submitter(hub: Hub) -> TestClient:
-    return _client(hub, hub.add_user("member", Role.MEMBER_SUBMITTER))
+    return browser(hub, hub.add_user("member", Role.MEMBER_SUBMITTER))
 
 
 def _post(client: TestClient, path: str, data: dict[str, object] | None = None,
@@ -487,7 +483,7 @@ def test_a_hostile_framework_file_is_refused_and_writes_nothing(
 
 
 def test_the_staff_pages_speak_japanese(hub: Hub, unpublished: str) -> None:
-    client = _client(hub, hub.add_user("hub", Role.HUB_ANALYST))
+    client = browser(hub, hub.add_user("hub", Role.HUB_ANALYST))
     client.post("/language", data={"csrf": csrf_of(client.get("/")), "lang": "ja"})
     assert "意見募集を開始" in client.get("/plan/comments").text
     assert "寄せられた意見の取込み" in client.get(f"/plan/consultations/{unpublished}").text

@@ -19,6 +19,7 @@ from renkei.vulns.ingest import import_records
 from renkei.vulns.inventory import parse_inventory
 from renkei.vulns.store import Alert, Suppression
 from tests.console.conftest import Hub, csrf_of
+from tests.console.signed_in import browser
 from tests.console.test_vulns_pages import SQL, django
 
 
@@ -37,25 +38,20 @@ def seeded(hub: Hub) -> Hub:
     return hub
 
 
-def signed_in(hub: Hub, email: str) -> TestClient:
-    client = hub.client()
-    hub.sign_in(client, email)
-    return client
-
 
 @pytest.fixture(scope="module")
 def mine(seeded: Hub) -> TestClient:
-    return signed_in(seeded, seeded.add_user("member", Role.MEMBER_SUBMITTER))
+    return browser(seeded, seeded.add_user("member", Role.MEMBER_SUBMITTER))
 
 
 @pytest.fixture(scope="module")
 def theirs(seeded: Hub) -> TestClient:
-    return signed_in(seeded, seeded.add_user("other", Role.MEMBER_SUBMITTER))
+    return browser(seeded, seeded.add_user("other", Role.MEMBER_SUBMITTER))
 
 
 @pytest.fixture(scope="module")
 def admin(seeded: Hub) -> TestClient:
-    return signed_in(seeded, seeded.admin)
+    return browser(seeded, seeded.admin)
 
 
 def alert_id(hub: Hub, org: str) -> int:
@@ -155,7 +151,7 @@ def test_the_hub_s_staff_read_all_and_change_none(seeded: Hub, mine: TestClient,
 
 
 def test_a_reader_may_not_change_them(seeded: Hub) -> None:
-    reader = signed_in(seeded, seeded.member)
+    reader = browser(seeded, seeded.member)
     page = reader.get("/vulns/suppressions").text
     assert 'id="add"' not in page
     assert "/remove" not in page
@@ -211,7 +207,7 @@ def test_hostile_ids_and_forms(seeded: Hub, mine: TestClient) -> None:
 def test_an_expired_suppression_is_marked(seeded: Hub, mine: TestClient) -> None:
     assert add(mine, days="1", reason="short lived", component="brief").status_code == 303
     seeded.tick(2 * 86400)
-    mine = signed_in(seeded, seeded.add_user("member", Role.MEMBER_SUBMITTER))  # idle ended
+    mine = browser(seeded, seeded.add_user("member", Role.MEMBER_SUBMITTER))  # idle ended
     page = mine.get("/vulns/suppressions").text
     row = re.search(r"<tr>(?:(?!</tr>).)*short lived(?:(?!</tr>).)*</tr>", page, re.S)
     assert row is not None
