@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table,
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from renkei.core.bulk import insert_many, insert_plain, reserve_ids
+from renkei.core.bulk import _defaults_given, insert_many, insert_plain, reserve_ids
 from renkei.core.models import AuditEvent, Organisation
 
 TOKYO = timezone(timedelta(hours=9))
@@ -91,3 +91,12 @@ def test_ids_reserved_from_the_sequence(db_session: Session, dialect: str) -> No
     assert later.id > ids[-1], "the sequence moved past the reserved ids"
     assert db_session.scalars(select(Organisation.id).where(
         Organisation.name.startswith("reserved-")).order_by(Organisation.id)).all() == ids
+
+
+def test_rows_that_leave_out_a_python_default_are_refused() -> None:
+    """COPY would store NULL (or fail) where SQLite's INSERT applies the default."""
+    table = Table("t", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("n", Integer, default=7), Column("m", Integer))
+    _defaults_given(table, ["n", "m"])
+    with pytest.raises(ValueError, match="must give n"):
+        _defaults_given(table, ["m"])

@@ -21,7 +21,9 @@ transaction-scoped advisory lock per address and per source (taken in one order,
 attempts never wait for each other in a circle); on SQLite the database's write lock,
 which the first write of the transaction takes (waiting ``busy_timeout`` for it, as
 ``BEGIN IMMEDIATE`` would). An attempt whose request fails before it is judged stays
-counted as a failure.
+counted as a failure. So do attempts still being judged: more right sign-ins in flight at
+once from one source than its limit are refused until some finish (a NAT's people, in
+the same second).
 """
 
 from __future__ import annotations

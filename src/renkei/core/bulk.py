@@ -38,10 +38,11 @@ def insert_many(session: Session, model: type[Base] | Table, rows: list[dict[str
     if not rows:
         return
     table = table_of(model)
+    names = list(rows[0])
+    _defaults_given(table, names)
     if not is_postgresql(session):
         session.execute(insert(table), rows)
         return
-    names = list(rows[0])
     connection = session.connection()
     dialect = connection.dialect
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
@@ -58,6 +59,16 @@ def insert_many(session: Session, model: type[Base] | Table, rows: list[dict[str
     _copy(session, table, names, values())
 
 
+def _defaults_given(table: Table, names: Sequence[str]) -> None:
+    """Refuse rows that leave out a column with a Python-side default: COPY never applies
+    one (SQLite's INSERT would), so the two databases would store different rows."""
+    left = [c.name for c in table.columns
+            if c.default is not None and c.server_default is None and c.name not in names
+            and not (c.primary_key and c.autoincrement)]
+    if left:
+        raise ValueError(f"bulk rows into {table.name} must give {', '.join(left)}")
+
+
 def insert_plain(session: Session, model: type[Base] | Table, columns: Sequence[str],
                  rows: Sequence[Sequence[Any]]) -> None:
     """INSERT ``rows`` of plain values (ints, strings, floats, None), in ``columns``' order,
@@ -66,6 +77,7 @@ def insert_plain(session: Session, model: type[Base] | Table, columns: Sequence[
     if not rows:
         return
     table = table_of(model)
+    _defaults_given(table, columns)
     if is_postgresql(session):
         _copy(session, table, columns, rows)
         return
