@@ -5,19 +5,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.datastructures import FormData
 
 from renkei.console import auth
+from renkei.console.forms import field
 from renkei.console.web import Form, Page, page
 from renkei.core import members
 from renkei.core.errors import UserError
 
 router = APIRouter(include_in_schema=False)
-
-
-def _field(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value[:members.PASSWORD_MAX_CHARS + 1] if isinstance(value, str) else ""
 
 
 def _form(p: Page, *, error: str = "", changed: bool = False, status: int = 200) -> Response:
@@ -34,11 +29,12 @@ def password_form(request: Request) -> Response:
 
 @router.post("/account/password")
 def change_password(request: Request, form: Form) -> Response:
+    most = members.PASSWORD_MAX_CHARS + 1  # one past the bound, so auth names the fault
     with page(request, form) as p:
         try:
             opened = auth.change_password(
-                p.session, p.clock, p.row, p.user, _field(form, "current"),
-                _field(form, "new"), _field(form, "repeat"), source=p.source,
+                p.session, p.clock, p.row, p.user, field(form, "current", most),
+                field(form, "new", most), field(form, "repeat", most), source=p.source,
                 user_agent=p.user_agent)
         except UserError as error:
             return _form(p, error=p.message(error), status=400)

@@ -10,19 +10,16 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from renkei.console import auth
+from renkei.console.forms import field
 from renkei.console.store import Stage
 from renkei.console.web import Form, PublicPage, local_path, page, public_page
 
 router = APIRouter(include_in_schema=False)
 
 
-def _field(form: FormData, name: str, most: int = 2000) -> str:
-    value = form.get(name)
-    return value[:most] if isinstance(value, str) else ""
-
-
 def _next_of(request: Request, form: FormData | None = None) -> str:
-    sent = _field(form, "next") if form is not None else request.query_params.get("next", "")
+    sent = field(form, "next", 2000) if form is not None \
+        else request.query_params.get("next", "")
     return local_path(sent)
 
 
@@ -46,9 +43,10 @@ def login_form(request: Request) -> Response:
 def login(request: Request, form: Form) -> Response:
     wanted = _next_of(request, form)
     with public_page(request, form) as p:
-        email = _field(form, "email", 300)
+        email = field(form, "email", 300)
         try:
-            opened = auth.check_password(p.session, p.clock, email, _field(form, "password"),
+            opened = auth.check_password(p.session, p.clock, email,
+                                         field(form, "password", 2000),
                                          source=p.source, user_agent=p.user_agent)
         except auth.SignInError as error:
             return _login_form(p, wanted, error=p.message(error), email=email, status=400)
@@ -69,7 +67,7 @@ def totp(request: Request, form: Form) -> Response:
     wanted = _next_of(request, form)
     with page(request, form, stages=(Stage.TOTP,)) as p:
         try:
-            opened = auth.check_code(p.session, p.clock, p.row, p.user, _field(form, "code", 20),
+            opened = auth.check_code(p.session, p.clock, p.row, p.user, field(form, "code", 20),
                                      source=p.source, user_agent=p.user_agent)
         except auth.SignInError as error:
             return p.render("login/totp.html", status=400, title=p.t("Second factor"),
@@ -97,7 +95,7 @@ def enrol(request: Request, form: Form) -> Response:
         enrolment = auth.enrolment(p.row, p.user)
         try:
             opened = auth.confirm_enrolment(p.session, p.clock, p.row, p.user,
-                                            _field(form, "code", 20), source=p.source,
+                                            field(form, "code", 20), source=p.source,
                                             user_agent=p.user_agent)
         except auth.SignInError as error:
             return _enrol_form(p, enrolment, wanted, p.message(error), status=400)
@@ -116,6 +114,6 @@ def logout(request: Request, form: Form) -> Response:
 @router.post("/language")
 def language(request: Request, form: Form) -> Response:
     with page(request, form) as p:
-        auth.set_language(p.session, p.clock, p.user, _field(form, "lang", 10),
+        auth.set_language(p.session, p.clock, p.user, field(form, "lang", 10),
                           source=p.source)
         return p.redirect(_next_of(request, form))

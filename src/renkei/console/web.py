@@ -60,7 +60,7 @@ from renkei.core.config import normal_origin
 from renkei.core.errors import UserError
 from renkei.core.i18n import LANGUAGES, Translate, gettext_noop, translator
 from renkei.core.members import Principal
-from renkei.core.models import Role, User
+from renkei.core.models import Role, Scope, User
 from renkei.core.time import Clock
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -73,6 +73,9 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_FORM_FIELDS = 200
 ANONYMOUS_FORMS = frozenset({"/login", "/language"})  # read before anyone is signed in
 NEXT_MAX_CHARS = 500
+NEEDS_SCOPE = gettext_noop("this page needs the {scope} scope")
+STATUS_TITLES = {403: gettext_noop("Forbidden"), 404: gettext_noop("Not found"),
+                 409: gettext_noop("Not now")}
 
 # No inline script or style anywhere; images may be data: URIs (charts, the QR code).
 PAGE_CSP = (b"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
@@ -341,15 +344,47 @@ class Page(PublicPage):
             if self.row.stage == Stage.ACTIVE.value else []
         return super().context() | {"csrf": self.csrf, "nav": nav, "user": self.user}
 
+    def forbid(self, message: str) -> PageExit:
+        """A 403 page saying ``message`` (translated), the refusal audited and committed:
+        raise what it returns."""
+        audit.record(self.session, self.clock, action="console.forbidden",
+                     actor=self.principal.actor, target=self.request.url.path[:200],
+                     source=self.source, organisation_id=self.principal.organisation_id)
+        self.session.commit()
+        return PageExit(self.render("error.html", status=403, title=self.t("Forbidden"),
+                                    text=self.t(message)))
+
+    def require_scope(self, scope: Scope) -> None:
+        """Refuse (403, audited) a user whose role lacks ``scope``, as the API's ``work``."""
+        if scope in self.principal.scopes:
+            return
+        audit.record(self.session, self.clock, action="auth.scope_refused",
+                     actor=self.principal.actor, target=self.request.url.path[:200],
+                     source=self.source, details={"scope": scope.value},
+                     organisation_id=self.principal.organisation_id)
+        self.session.commit()
+        raise PageExit(self.render("error.html", status=403, title=self.t("Forbidden"),
+                                   text=self.t(NEEDS_SCOPE).format(scope=scope.value)))
+
     def require_admin(self) -> None:
         """Refuse (403, audited) anyone but a hub administrator."""
         if not self.is_admin:
-            audit.record(self.session, self.clock, action="console.forbidden",
-                         actor=self.principal.actor, target=self.request.url.path[:200],
-                         source=self.source, organisation_id=self.principal.organisation_id)
-            self.session.commit()
-            raise PageExit(self.render("error.html", status=403, title=self.t("Forbidden"),
-                                       text=self.t("this page is for the hub's administrators")))
+            raise self.forbid(gettext_noop("this page is for the hub's administrators"))
+
+
+@contextmanager
+def answered(p: Page) -> Iterator[None]:
+    """A service's refusal as a page with the status the API would answer (404 for what the
+    user may not see, 403 refused, 409 not now); its audit record is kept."""
+    try:
+        yield
+    except UserError as error:
+        p.session.commit()
+        status = getattr(error, "status", 400)
+        status = status if isinstance(status, int) and 400 <= status < 500 else 400
+        raise PageExit(p.render("error.html", status=status,
+                                title=p.t(STATUS_TITLES.get(status, "Bad request")),
+                                text=p.message(error))) from None
 
 
 def _refuse(p: PublicPage, reason: str, actor: str) -> PageExit:

@@ -19,9 +19,9 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from starlette.datastructures import FormData
 
-from renkei.console.admin import field
+from renkei.console.forms import field, lines_of, record_id, row_id, when_of
 from renkei.console.panels import Panel
-from renkei.console.web import Form, Page, page
+from renkei.console.web import Form, Page, answered, page
 from renkei.core import members, orgs
 from renkei.core.errors import UserError
 from renkei.core.i18n import Translate, gettext_noop
@@ -43,7 +43,6 @@ from renkei.incidents.service import Caller
 from renkei.incidents.share import share_indicators
 from renkei.logs import charts
 from renkei.sharing import taxii
-from renkei.sharing.pages import answered, lines_of, number, require_scope, row_id, when_of
 
 router = APIRouter(prefix="/incidents", include_in_schema=False)
 
@@ -142,7 +141,7 @@ def _new_form(p: Page, *, error: str = "", values: dict[str, Any] | None = None,
 @router.get("/new")
 def new_form(request: Request) -> Response:
     with page(request) as p:
-        require_scope(p, Scope.SUBMIT)
+        p.require_scope(Scope.SUBMIT)
         return _new_form(p)
 
 
@@ -150,7 +149,7 @@ def new_form(request: Request) -> Response:
 def create(request: Request, form: Form) -> Response:
     """An incident reported by phone or mail (or, for the hub's staff, from a record)."""
     with page(request, form) as p:
-        require_scope(p, Scope.SUBMIT)
+        p.require_scope(Scope.SUBMIT)
         caller = _caller(p)
         chosen = [v[:200] for v in form.getlist("organisations") if isinstance(v, str)][:200]
         values: dict[str, Any] = {k: field(form, k, 20_000) for k in (
@@ -174,7 +173,7 @@ def create(request: Request, form: Form) -> Response:
 
 def _detail(p: Page, incident_id: int, *, error: str = "", status: int = 200) -> Response:
     caller, sla, now = _caller(p), sla_of(p.request), p.clock.now()
-    incident = service.get(p.session, caller, number(incident_id))
+    incident = service.get(p.session, caller, record_id(incident_id))
     shown = view.detail(p.session, caller, incident, sla, now)
     current = Status(incident.status)
     staff = caller.is_hub_staff
@@ -206,8 +205,8 @@ def _act(request: Request, form: FormData, incident_id: int, anchor: str,
     """Run one change as the API route does (the submit scope first); a mistake in the
     form shows the incident again with the service's reason, a refusal its own page."""
     with page(request, form) as p, answered(p):
-        require_scope(p, Scope.SUBMIT)
-        found = number(incident_id)
+        p.require_scope(Scope.SUBMIT)
+        found = record_id(incident_id)
         try:
             action(p, _caller(p), found)
         except UserError as error:
@@ -256,7 +255,7 @@ def add_task(request: Request, incident_id: int, form: Form) -> Response:
 @router.post("/{incident_id}/tasks/{task_id}/done")
 def task_done(request: Request, incident_id: int, task_id: int, form: Form) -> Response:
     return _act(request, form, incident_id, "tasks", lambda p, c, n: service.complete_task(
-        p.session, p.clock, c, n, number(task_id)))
+        p.session, p.clock, c, n, record_id(task_id)))
 
 
 @router.post("/{incident_id}/indicators")

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from starlette.datastructures import FormData, UploadFile
 
+from renkei.console.forms import line, page_number, text
 from renkei.console.panels import Panel
 from renkei.console.web import Form, Page, page
 from renkei.core.errors import UserError
@@ -33,14 +34,11 @@ from renkei.plan.errors import PlanError, PlanNotFoundError
 from renkei.plan.load import decode
 from renkei.plan.model import Status
 from renkei.plan.pages_common import (
-    line,
     may_change,
     not_found,
-    number,
     require_changer,
     require_staff,
     status_of,
-    text,
     upload,
 )
 from renkei.plan.report import STATUS_COLORS, STATUS_NAMES
@@ -59,7 +57,7 @@ BAD_DATE = gettext_noop("an evidence date is written as YYYY-MM-DD")
 def _year(p: Page) -> int:
     """The year asked for, or the newest followed."""
     followed = [y for y, _title, _from in statuses.years(p.session)]
-    return number(p.request.query_params.get("year"), followed[-1], statuses.MIN_YEAR,
+    return page_number(p.request.query_params.get("year"), followed[-1], statuses.MIN_YEAR,
                    statuses.MAX_YEAR)
 
 
@@ -147,7 +145,7 @@ def set_status(request: Request, form: Form) -> Response:
     with page(request, form) as p:
         require_changer(p)
         measure_id = line(form.get("id"), 100)
-        year = number(line(form.get("year"), 10), 0, statuses.MIN_YEAR, statuses.MAX_YEAR)
+        year = page_number(line(form.get("year"), 10), 0, statuses.MIN_YEAR, statuses.MAX_YEAR)
         try:
             links = [row.strip() for row in text(form.get("links"), 50_000).splitlines()
                      if row.strip()]
@@ -210,8 +208,8 @@ def start_year(request: Request, form: Form) -> Response:
         values = {"year": line(form.get("year"), 10), "from": line(form.get("from"), 10)}
         try:
             started = statuses.start_year(
-                p.session, p.clock, number(values["year"], 0, 0, statuses.MAX_YEAR),
-                number(values["from"], 0, 0, statuses.MAX_YEAR), plan_text=_plan_text(form),
+                p.session, p.clock, page_number(values["year"], 0, 0, statuses.MAX_YEAR),
+                page_number(values["from"], 0, 0, statuses.MAX_YEAR), plan_text=_plan_text(form),
                 actor=p.principal.actor, source=p.source)
         except UserError as error:  # checked whole before anything is written
             return _years_page(p, error=p.message(error), values=values,

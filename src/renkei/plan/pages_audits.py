@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from renkei.console.forms import line, page_number, text
 from renkei.console.web import Form, Page, page
 from renkei.core import orgs
 from renkei.core.errors import UserError
@@ -21,13 +22,10 @@ from renkei.plan import status as statuses
 from renkei.plan.errors import PlanNotFoundError
 from renkei.plan.model import AuditOutcome
 from renkei.plan.pages_common import (
-    line,
     may_change,
     not_found,
-    number,
     require_changer,
     status_of,
-    text,
     upload,
 )
 from renkei.plan.report import OUTCOME_NAMES
@@ -59,7 +57,7 @@ def _audits_page(p: Page, *, error: str = "", notice: str = "",
                  values: dict[str, object] | None = None, status: int = 200) -> Response:
     readable = access.readable_organisation(p.principal)
     asked = p.request.query_params.get("year")
-    year = number(asked, 0, statuses.MIN_YEAR, statuses.MAX_YEAR) or None
+    year = page_number(asked, 0, statuses.MIN_YEAR, statuses.MAX_YEAR) or None
     found = []
     for campaign in audits.campaigns(p.session, readable, year):
         rows = [(a, o, audits.counts(p.session, a.id, campaign.framework_id))
@@ -113,7 +111,7 @@ def create_campaign(request: Request, form: Form) -> Response:
         try:
             audits.create_campaign(
                 p.session, p.clock, str(values["name"]), key,
-                number(str(values["year"]), 0, 0, statuses.MAX_YEAR), version=version or None,
+                page_number(str(values["year"]), 0, 0, statuses.MAX_YEAR), version=version or None,
                 organisations=chosen, title=str(values["title"]), actor=p.principal.actor,
                 source=p.source)
         except UserError as error:  # refused before anything is written

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
+from renkei.console.forms import line, page_number, text
 from renkei.console.web import Form, Page, page
 from renkei.core.errors import UserError
 from renkei.core.http import MAX_ID
@@ -27,14 +28,11 @@ from renkei.plan.comments import select as comments_about
 from renkei.plan.errors import PlanNotFoundError
 from renkei.plan.model import Category
 from renkei.plan.pages_common import (
-    line,
     may_change,
     not_found,
-    number,
     require_changer,
     require_staff,
     status_of,
-    text,
     upload,
 )
 
@@ -72,12 +70,12 @@ def _comments_page(p: Page, *, error: str = "", values: dict[str, str] | None = 
     shipped = board.shipped_comments()
     category = _category(line(p.request.query_params.get("category"), 20))
     chosen = comments_about(shipped.comments, category)
-    page_number = number(p.request.query_params.get("page"), 1)
-    start = (page_number - 1) * COMMENTS_PER_PAGE
+    shown = page_number(p.request.query_params.get("page"), 1)
+    start = (shown - 1) * COMMENTS_PER_PAGE
     staff = access.is_hub_staff(p.principal)
     return p.render("plan/comments.html", status=status, title=p.t("Public comments"),
                     shipped=shipped, rows=chosen[start:start + COMMENTS_PER_PAGE],
-                    number=page_number, more=len(chosen) > start + COMMENTS_PER_PAGE,
+                    number=shown, more=len(chosen) > start + COMMENTS_PER_PAGE,
                     count=len(chosen), category=category, categories=list(Category),
                     consultations=consultation.consultations(p.session,
                                                              published_only=not staff),
@@ -100,7 +98,7 @@ def create(request: Request, form: Form) -> Response:
                   "year": line(form.get("year"), 10)}
         try:
             made = consultation.create(p.session, p.clock, values["key"], values["title"],
-                                       number(values["year"], 0, 0, statuses.MAX_YEAR),
+                                       page_number(values["year"], 0, 0, statuses.MAX_YEAR),
                                        actor=access.person(p.principal), source=p.source)
         except UserError as error:  # refused before anything is written
             return _comments_page(p, error=p.message(error), values=values,

@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from renkei.console.panels import Panel
 from renkei.console.web import Page, page
-from renkei.core import audit, orgs
+from renkei.core import orgs
 from renkei.core.i18n import gettext_noop
 from renkei.core.text import visible
 from renkei.sensors import notify, plots, reads, service
@@ -91,13 +91,6 @@ def rises(request: Request) -> Response:
             limit=FINDING_ROWS, visible=visible)
 
 
-def _forbidden(p: Page) -> Response:
-    audit.record(p.session, p.clock, action="console.forbidden", actor=p.principal.actor,
-                 target=p.request.url.path[:200], source=p.source,
-                 organisation_id=p.principal.organisation_id)
-    return p.render("error.html", status=403, title=p.t("Forbidden"), text=p.t(STAFF_ONLY))
-
-
 @router.get("/findings")
 def findings(request: Request, kind: str = Query("scanner", max_length=20),
              port: int | None = Query(None, ge=0, le=65535),
@@ -105,7 +98,7 @@ def findings(request: Request, kind: str = Query("scanner", max_length=20),
              src: str = Query("", max_length=60)) -> Response:
     with page(request) as p:
         if not _staff(p):
-            return _forbidden(p)
+            raise p.forbid(STAFF_ONLY)
         chosen = FindingKind.BACKSCATTER if kind == "backscatter" else FindingKind.SCANNER
         names = _sensor_names(p)
         found = service.findings(p.session, kinds=[chosen], port=port,

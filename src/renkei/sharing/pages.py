@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,10 +18,10 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from starlette.datastructures import FormData, UploadFile
 
-from renkei.console.admin import field
+from renkei.console.forms import TEXT_MAX, TOO_MANY, field, lines_of, record_id, row_id, when_of
 from renkei.console.panels import Panel
-from renkei.console.web import Form, Page, PageExit, page
-from renkei.core import audit, orgs, tlp
+from renkei.console.web import Form, Page, answered, page
+from renkei.core import orgs, tlp
 from renkei.core.errors import UserError
 from renkei.core.i18n import gettext_noop
 from renkei.core.models import Role, Scope
@@ -40,73 +37,16 @@ PAGE_ROWS = 50
 PANEL_ROWS = 8
 SHOWN_OBJECTS = 200
 SHOWN_DIFF_LINES = 2_000
-LIST_MAX = 500  # items in one of the form's one-per-line fields
-TEXT_MAX = 200_000
-ROW_MAX = 2**31 - 1  # the largest id an INTEGER column holds (PostgreSQL)
 
-NEEDS_SCOPE = gettext_noop("this page needs the {scope} scope")
 NO_ORGANISATION = gettext_noop("no organisation named {name}")
 BAD_LINE = gettext_noop("line {line}: write an indicator's type, a space and its value")
 BAD_NETWORK = gettext_noop("{value} is not a network (such as 192.0.2.0/24)")
 BAD_COUNT = gettext_noop("a sighting's count is a whole number from 1")
-BAD_TIME = gettext_noop("{value} is not a date and time")
-TOO_MANY = gettext_noop("at most {most} lines")
-STATUS_TITLES = {403: gettext_noop("Forbidden"), 404: gettext_noop("Not found"),
-                 409: gettext_noop("Not now")}
 TLP_COLOURS = {Tlp.CLEAR: "#c9ced6", Tlp.GREEN: "#33a02c", Tlp.AMBER: "#ffb000",
                Tlp.AMBER_STRICT: "#e07b00", Tlp.RED: "#d62728"}
 
 
 # --- what every page here shares ------------------------------------------------------------
-
-
-def require_scope(p: Page, scope: Scope) -> None:
-    """Refuse (403, audited) a user whose role lacks ``scope``, as the API's ``work`` does."""
-    if scope in p.principal.scopes:
-        return
-    audit.record(p.session, p.clock, action="auth.scope_refused", actor=p.principal.actor,
-                 target=p.request.url.path[:200], source=p.source,
-                 details={"scope": scope.value}, organisation_id=p.principal.organisation_id)
-    p.session.commit()
-    raise PageExit(p.render("error.html", status=403, title=p.t("Forbidden"),
-                            text=p.t(NEEDS_SCOPE).format(scope=scope.value)))
-
-
-@contextmanager
-def answered(p: Page) -> Iterator[None]:
-    """A service's refusal as a page with the status the API would answer (404 for what the
-    user may not see, 403 refused, 409 not now); its audit record is kept."""
-    try:
-        yield
-    except UserError as error:
-        p.session.commit()
-        status = getattr(error, "status", 400)
-        status = status if isinstance(status, int) and 400 <= status < 500 else 400
-        raise PageExit(p.render("error.html", status=status,
-                                title=p.t(STATUS_TITLES.get(status, "Bad request")),
-                                text=p.message(error))) from None
-
-
-def lines_of(form: FormData, name: str, most: int = LIST_MAX) -> list[str]:
-    """A one-per-line (or comma-separated) field's values, bounded."""
-    text = field(form, name, TEXT_MAX)
-    found = [v.strip() for line in text.splitlines() for v in line.split(",") if v.strip()]
-    if len(found) > most:
-        raise UserError(TOO_MANY, most=most)
-    return found
-
-
-def row_id(text: str | None) -> int | None:
-    """A ``before=`` row id from a query, or None when it is not one."""
-    value = (text or "").strip()[:20]
-    return int(value) if value.isascii() and value.isdigit() and 0 < int(value) <= ROW_MAX \
-        else None
-
-
-def number(value: int) -> int:
-    """A record's id from a path; 0 (which no record has: "not found") past any id, so the
-    database is never asked for a number its column cannot hold."""
-    return value if 0 < value <= ROW_MAX else 0
 
 
 def is_staff(p: Page) -> bool:
@@ -190,7 +130,7 @@ def _submit_form(p: Page, *, error: str = "", values: dict[str, str] | None = No
 @router.get("/submit")
 def submit_form(request: Request) -> Response:
     with page(request) as p:
-        require_scope(p, Scope.SUBMIT)
+        p.require_scope(Scope.SUBMIT)
         return _submit_form(p)
 
 
@@ -236,7 +176,7 @@ def submit(request: Request, form: Form) -> Response:
     The people named are passed on as written, never looked up here: whether an address is
     a user's is not for a member to learn (the service resolves them at publication)."""
     with page(request, form) as p:
-        require_scope(p, Scope.SUBMIT)
+        p.require_scope(Scope.SUBMIT)
         values = {k: field(form, k, TEXT_MAX) for k in (
             "title", "description", "tlp", "indicators", "recipient_orgs", "recipient_users")}
         try:
@@ -263,7 +203,7 @@ def submission(request: Request, submission_id: int) -> Response:
     """One report: its objects, history, the sanitisation diff, and what the user may do
     now (sanitise and publish for the hub's staff, consent for the submitter)."""
     with page(request) as p, answered(p):
-        row = service.get_submission(p.session, p.principal, number(submission_id))
+        row = service.get_submission(p.session, p.principal, record_id(submission_id))
         events = service.submission_events(p.session, p.principal, row.id)
         names = organisation_names(p)
         diff, more = diff_lines(row.diff)
@@ -295,9 +235,9 @@ def _networks(values: list[str]) -> list[str]:
 @router.post("/submissions/{submission_id}/sanitise")
 def sanitise(request: Request, submission_id: int, form: Form) -> Response:
     with page(request, form) as p, answered(p):
-        require_scope(p, Scope.SUBMIT)
+        p.require_scope(Scope.SUBMIT)
         row = service.sanitise(
-            p.session, p.clock, p.principal, number(submission_id),
+            p.session, p.clock, p.principal, record_id(submission_id),
             own_domains=[d[:253] for d in lines_of(form, "own_domains", 200)],
             own_networks=_networks([n[:50] for n in lines_of(form, "own_networks", 200)]),
             staff_names=[n[:200] for n in lines_of(form, "staff_names", 500)], source=p.source)
@@ -308,8 +248,8 @@ def sanitise(request: Request, submission_id: int, form: Form) -> Response:
 def approve(request: Request, submission_id: int, form: Form) -> Response:
     """The submitter's consent to publish the sanitised version."""
     with page(request, form) as p, answered(p):
-        require_scope(p, Scope.SUBMIT)
-        row = service.approve(p.session, p.clock, p.principal, number(submission_id),
+        p.require_scope(Scope.SUBMIT)
+        row = service.approve(p.session, p.clock, p.principal, record_id(submission_id),
                               source=p.source)
         return p.redirect(f"/sharing/submissions/{row.id}")
 
@@ -317,8 +257,8 @@ def approve(request: Request, submission_id: int, form: Form) -> Response:
 @router.post("/submissions/{submission_id}/reject")
 def reject(request: Request, submission_id: int, form: Form) -> Response:
     with page(request, form) as p, answered(p):
-        require_scope(p, Scope.SUBMIT)
-        row = service.reject(p.session, p.clock, p.principal, number(submission_id),
+        p.require_scope(Scope.SUBMIT)
+        row = service.reject(p.session, p.clock, p.principal, record_id(submission_id),
                              field(form, "reason", 500), source=p.source)
         return p.redirect(f"/sharing/submissions/{row.id}")
 
@@ -326,10 +266,10 @@ def reject(request: Request, submission_id: int, form: Form) -> Response:
 @router.post("/submissions/{submission_id}/publish")
 def publish(request: Request, submission_id: int, form: Form) -> Response:
     with page(request, form) as p, answered(p):
-        require_scope(p, Scope.SUBMIT)
-        service.publish(p.session, p.clock, p.principal, number(submission_id),
+        p.require_scope(Scope.SUBMIT)
+        service.publish(p.session, p.clock, p.principal, record_id(submission_id),
                         source=p.source)
-        return p.redirect(f"/sharing/submissions/{number(submission_id)}")
+        return p.redirect(f"/sharing/submissions/{record_id(submission_id)}")
 
 
 # --- shared objects and sightings ----------------------------------------------------------------
@@ -390,23 +330,11 @@ def shared_object(request: Request, stix_id: str) -> Response:
         return _object_page(p, stix_id)
 
 
-def when_of(text: str) -> datetime | None:
-    """A date and time from the form (``datetime-local``: UTC), or None when empty."""
-    value = text.strip()
-    if not value:
-        return None
-    try:
-        found = datetime.fromisoformat(value[:40])
-        return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
-    except (ValueError, OverflowError):  # OverflowError: past year 1 or 9999 once in UTC
-        raise UserError(BAD_TIME, value=value[:40]) from None
-
-
 @router.post("/objects/{stix_id}/sightings")
 def report_sighting(request: Request, stix_id: str, form: Form) -> Response:
     """The user's organisation saw the object; others learn only the totals."""
     with page(request, form) as p, answered(p):
-        require_scope(p, Scope.SUBMIT)
+        p.require_scope(Scope.SUBMIT)
         count = field(form, "count", 12).strip() or "1"
         try:
             if not count.isascii() or not count.isdigit() or int(count) < 1:

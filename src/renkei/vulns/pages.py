@@ -20,9 +20,10 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from starlette.datastructures import UploadFile
 
+from renkei.console.forms import line, page_number
 from renkei.console.panels import Panel
-from renkei.console.web import Form, Page, PageExit, page
-from renkei.core import audit, orgs
+from renkei.console.web import Form, Page, page
+from renkei.core import orgs
 from renkei.core.errors import UserError
 from renkei.core.http import MAX_ID, RowId
 from renkei.core.i18n import gettext_noop
@@ -37,7 +38,6 @@ from renkei.vulns.store import ID_LENGTH, Alert
 router = APIRouter(prefix="/vulns", include_in_schema=False)
 
 PAGE_SIZE = 50
-MAX_PAGES = 200
 #: the console's forms are bounded by the HTTP guard at 4 MiB (the API takes 16 MiB)
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 NEW_FOR = timedelta(days=7)
@@ -70,31 +70,6 @@ UNKNOWN_FORMAT = gettext_noop("the file is not an inventory format renkei reads;
                               "{formats}")
 
 
-def _number(text: str | None, default: int = 1, high: int = MAX_PAGES) -> int:
-    """A page number from the query string: out of range or not a number gives ``default``."""
-    try:
-        value = int(text or "")
-    except ValueError:
-        return default
-    return value if 1 <= value <= high else default
-
-
-def _line(value: object, most: int = 200) -> str:
-    """A one-line field or query parameter, cut at ``most`` characters, its control
-    characters dropped (PostgreSQL refuses a NUL; nothing one-line needs the others)."""
-    text = value[:most] if isinstance(value, str) else ""
-    return "".join(ch for ch in text if ch.isprintable())
-
-
-def _forbid(p: Page, text: str) -> PageExit:
-    """403, audited as the administration pages' refusals are."""
-    audit.record(p.session, p.clock, action="console.forbidden", actor=p.principal.actor,
-                 target=p.request.url.path[:200], source=p.source,
-                 organisation_id=p.principal.organisation_id)
-    p.session.commit()
-    return PageExit(p.render("error.html", status=403, title=p.t("Forbidden"), text=p.t(text)))
-
-
 def _is_staff(p: Page) -> bool:
     return Viewer.of(p.principal).is_hub_staff
 
@@ -102,12 +77,12 @@ def _is_staff(p: Page) -> bool:
 def _require_submit(p: Page) -> None:
     """The API's ``work(request, Scope.SUBMIT)``: a reader's role may not change anything."""
     if Scope.SUBMIT not in p.principal.scopes:
-        raise _forbid(p, NEEDS_SUBMIT)
+        raise p.forbid(NEEDS_SUBMIT)
 
 
 def _whose(p: Page) -> tuple[int | None, str]:
     """The organisation read (``alerts.whose``, as the API) and the ``org`` asked for."""
-    asked = _line(p.request.query_params.get("org")) or None
+    asked = line(p.request.query_params.get("org")) or None
     return alerts.whose(p.session, p.principal, asked), asked or ""
 
 
@@ -124,10 +99,10 @@ def _common(p: Page, chosen: str) -> dict[str, Any]:
 @router.get("/")
 def search(request: Request) -> Response:
     with page(request) as p:
-        query = _line(request.query_params.get("q"), reads.MAX_QUERY_CHARS).strip()
-        kind = _line(request.query_params.get("kind"), 20)
+        query = line(request.query_params.get("q"), reads.MAX_QUERY_CHARS).strip()
+        kind = line(request.query_params.get("kind"), 20)
         kind = kind if kind in reads.SEARCH_KINDS else "any"
-        number = _number(request.query_params.get("page"))
+        number = page_number(request.query_params.get("page"))
         found = reads.search(p.session, query, kind, limit=PAGE_SIZE + 1,
                              offset=(number - 1) * PAGE_SIZE) if query else []
         return p.render("vulns/search.html", title=p.t("Vulnerabilities"), query=query,
@@ -140,8 +115,8 @@ def search(request: Request) -> Response:
 def vulnerability(request: Request, key: str) -> Response:
     with page(request) as p:
         try:
-            described = service.describe(p.session, _line(key))
-            _key, records = records_of(p.session, _line(key))
+            described = service.describe(p.session, line(key))
+            _key, records = records_of(p.session, line(key))
         except NotFoundError as error:
             return p.render("error.html", status=404, title=p.t("Not found"),
                             text=p.message(error))
@@ -179,12 +154,12 @@ def upload(request: Request, form: Form) -> Response:
             return _assets(p, error=p.t(NO_FILE), status=400)
         if len(data) > MAX_UPLOAD_BYTES:
             return _assets(p, error=p.t(TOO_LARGE).format(limit=MAX_UPLOAD_BYTES), status=413)
-        filename = _line(sent.filename) or "inventory"
+        filename = line(sent.filename) or "inventory"
         read = parse_inventory(data, filename)
         if read.format == "unknown":  # nothing read: never replace an asset with nothing
             return _assets(p, error=p.t(UNKNOWN_FORMAT).format(formats=", ".join(FORMATS)),
                            status=400)
-        name = _line(form.get("name")).strip() or filename
+        name = line(form.get("name")).strip() or filename
         try:
             asset, raised = alerts.register_asset(
                 p.session, p.clock, p.principal.organisation_id, name, read.components,
@@ -204,7 +179,7 @@ def upload(request: Request, form: Form) -> Response:
 def alert_list(request: Request) -> Response:
     with page(request) as p:
         whose, chosen = _whose(p)
-        number = _number(request.query_params.get("page"))
+        number = page_number(request.query_params.get("page"))
         rows = reads.alerts_page(p.session, whose, limit=PAGE_SIZE + 1,
                                  offset=(number - 1) * PAGE_SIZE)
         asset_names = {a.id: a.name for a, _n in alerts.assets_of(p.session, whose)}
@@ -226,7 +201,7 @@ def _may_suppress(p: Page) -> bool:
 
 def _require_suppress(p: Page) -> None:
     if _is_staff(p):
-        raise _forbid(p, MEMBERS_DECIDE)
+        raise p.forbid(MEMBERS_DECIDE)
     _require_submit(p)
 
 
@@ -245,7 +220,7 @@ def _suppressed(p: Page, whose: int | None, rows: list[tuple[Alert, str]]) -> se
 def _prefill(p: Page) -> dict[str, Any]:
     """What the add form starts with, from ``?alert=`` (one of the member's own matches:
     its vulnerability and components)."""
-    alert_id = _number(p.request.query_params.get("alert"), default=0, high=MAX_ID)
+    alert_id = page_number(p.request.query_params.get("alert"), default=0, high=MAX_ID)
     found = alerts.alert_by_id(p.session, alert_id) if alert_id else None
     if found is None or found[0].organisation_id != p.principal.organisation_id:
         return {"vulnerability": "", "components": []}
@@ -272,15 +247,15 @@ def suppressions(request: Request) -> Response:
 def suppress(request: Request, form: Form) -> Response:
     with page(request, form) as p:
         _require_suppress(p)
-        days = _line(form.get("days"), 10).strip()
+        days = line(form.get("days"), 10).strip()
         if not (days.isascii() and days.isdigit()) or not 1 <= int(days) <= MAX_SUPPRESSION_DAYS:
             return _suppressions(p, error=p.t(BAD_DAYS).format(most=MAX_SUPPRESSION_DAYS),
                                  status=400)
         try:
             alerts.suppress(p.session, p.clock, p.principal.organisation_id,
-                            _line(form.get("vulnerability"), ID_LENGTH).strip(),
-                            _line(form.get("component"), 2000).strip(),
-                            _line(form.get("kind"), 20), _line(form.get("reason"), 2000).strip(),
+                            line(form.get("vulnerability"), ID_LENGTH).strip(),
+                            line(form.get("component"), 2000).strip(),
+                            line(form.get("kind"), 20), line(form.get("reason"), 2000).strip(),
                             p.clock.now() + timedelta(days=int(days)), actor=p.principal.actor,
                             source=p.source)
         except UserError as error:
@@ -321,7 +296,7 @@ def subscribe(request: Request, form: Form) -> Response:
         _require_submit(p)
         try:
             alerts.subscribe(p.session, p.clock, p.principal.organisation_id,
-                             _line(form.get("kind"), 20), _line(form.get("value"), 300),
+                             line(form.get("kind"), 20), line(form.get("value"), 300),
                              actor=p.principal.actor, source=p.source)
         except UserError as error:
             return _subscriptions(p, error=p.message(error), status=400)
@@ -335,8 +310,8 @@ def subscribe(request: Request, form: Form) -> Response:
 def feeds(request: Request) -> Response:
     with page(request) as p:
         if not _is_staff(p):
-            raise _forbid(p, HUB_ONLY)
-        number = _number(request.query_params.get("page"))
+            raise p.forbid(HUB_ONLY)
+        number = page_number(request.query_params.get("page"))
         runs = reads.feed_imports(p.session, limit=PAGE_SIZE + 1,
                                   offset=(number - 1) * PAGE_SIZE)
         return p.render("vulns/feeds.html", title=p.t("Feed imports"), runs=runs[:PAGE_SIZE],
@@ -347,7 +322,7 @@ def feeds(request: Request) -> Response:
 def feed_problems(request: Request, import_id: RowId) -> Response:
     with page(request) as p:
         if not _is_staff(p):
-            raise _forbid(p, HUB_ONLY)
+            raise p.forbid(HUB_ONLY)
         return p.render("vulns/problems.html", title=p.t("Feed imports"), import_id=import_id,
                         problems=reads.feed_problems(p.session, import_id), staff=True)
 

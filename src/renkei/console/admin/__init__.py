@@ -19,9 +19,3 @@ def admin_page(request: Request, form: FormData | None = None) -> Iterator[Page]
     with page(request, form) as p:
         p.require_admin()
         yield p
-
-
-def field(form: FormData, name: str, most: int = 1100) -> str:
-    """A text field of the form, cut at ``most`` characters (services check the rest)."""
-    value = form.get(name)
-    return value[:most] if isinstance(value, str) else ""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from renkei.console.admin import admin_page, field
+from renkei.console.admin import admin_page
+from renkei.console.forms import field
 from renkei.console.web import Form, Page
 from renkei.core import orgs
 from renkei.core.errors import UserError

@@ -8,7 +8,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from renkei.console.admin import admin_page, field
+from renkei.console.admin import admin_page
+from renkei.console.forms import field
 from renkei.console.web import Form, Page
 from renkei.core import members, orgs
 from renkei.core.errors import UserError
