@@ -66,6 +66,7 @@ SHOTS: tuple[Shot, ...] = (
     Shot("logs-report", ANALYST, "/logs/", link="a[href^='/logs/sources/']",
          caption="A web log's report"),
     Shot("sensors-trends", ANALYST, "/sensors/", caption="Sensor trends"),
+    Shot("sensors-rises", ANALYST, "/sensors/rises", caption="Rises and campaigns"),
     Shot("vulns-search", ANALYST, "/vulns/?q=acme", caption="Vulnerability search"),
     Shot("vulns-matches", ANALYST, "/vulns/alerts", caption="Matches against members' assets"),
     Shot("vulns-detail", ANALYST, "/vulns/?q=acme", link="main a[href^='/vulns/v/']",
@@ -79,9 +80,15 @@ SHOTS: tuple[Shot, ...] = (
          caption="An incident"),
     Shot("plan-board", ANALYST, "/plan/", caption="Measures board"),
     Shot("plan-comments", ANALYST, "/plan/comments", caption="Public comments"),
+    Shot("plan-consultation", ANALYST, "/plan/comments",
+         link="main a[href^='/plan/consultations/']", caption="A consultation"),
+    Shot("plan-years", ANALYST, "/plan/years", caption="Fiscal years"),
+    Shot("plan-audits", ANALYST, "/plan/audits", caption="Audits"),
     Shot("admin-users", ADMIN, "/admin/users", caption="Administration: users"),
     Shot("member-overview", MEMBER, "/", caption="Overview (member submitter)"),
     Shot("member-vulns", MEMBER, "/vulns/alerts", caption="A member's own matches"),
+    Shot("member-suppressions", MEMBER, "/vulns/suppressions",
+         caption="A member's suppressions"),
 )
 
 

@@ -25,6 +25,7 @@ from renkei.sharing import sightings
 from renkei.sharing.policy import Viewer
 from renkei.sharing.store import SubmissionState, visible_objects
 from renkei.vulns.alerts import alerts_of, assets_of
+from renkei.vulns.reads import suppressions_of
 from tests.conftest import FIXED_NOW
 
 Seeded = tuple[Database, SeedResult, Path]
@@ -92,6 +93,18 @@ def test_vulns_matches_with_kev_and_epss(seeded: Seeded) -> None:
     assert any(a.kev for a in alerts)
     assert any(a.epss is not None for a in alerts)
     assert len({a.created_at.date() for a in alerts}) >= 3  # matches arrive over the month
+
+
+def test_a_member_has_accepted_one_risk(seeded: Seeded) -> None:
+    database, _, _ = seeded
+    with database.session() as session:
+        first = orgs.require(session, MEMBERS[0].name)
+        kept = suppressions_of(session, first.id)
+        others = [s for m in MEMBERS[1:]
+                  for s in suppressions_of(session, orgs.require(session, m.name).id)]
+        author = principal(session, submitter(MEMBERS[0])).actor
+    assert [(s.kind, s.created_by) for s in kept] == [("accepted_risk", author)]
+    assert others == []
 
 
 def test_sharing_workflow_states_and_sightings(seeded: Seeded) -> None:
