@@ -187,12 +187,75 @@ def test_an_invalid_submission_is_refused_and_audited(db_session: Session, clock
     assert actions(db_session)[-1] == "sharing.submit.rejected"
 
 
-def test_unknown_recipients_are_refused(db_session: Session, clock: FixedClock,
-                                        world: World) -> None:
+def readers_of(session: Session, world: World, rows: list[SharedObject]) -> set[str]:
+    """Who reads the report ``rows`` publish."""
+    report_id = next(r.stix_id for r in rows if r.stix_type == "report")
+    return {who for who, p in world.people.items()
+            if visible_objects(session, Viewer.of(p), stix_id=report_id)}
+
+
+def test_unknown_recipient_organisations_are_kept_and_read_nothing(
+        db_session: Session, clock: FixedClock, world: World) -> None:
+    rows = run_to_published(db_session, clock, world, "amber",
+                            recipient_orgs=[world.telco.id, 999_999],
+                            recipient_org_names=["  Loner ", "Nobody Inc", "loner"])
+    assert readers_of(db_session, world, rows) == {
+        "submitter", "colleague", "reader", "acme token", "analyst", "hub token", "telco",
+        "loner"}
+    published = db_session.scalars(select(SubmissionEvent).where(
+        SubmissionEvent.action == "publish")).one()
+    audited = db_session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "sharing.publish")).one()
+    for details in (published.details, audited.details):
+        assert details["unmatched_organisation_names"] == ["Nobody Inc", "loner"]
+        assert details["unmatched_organisation_ids"] == [999_999]
+
+
+def test_naming_only_unknown_organisations_narrows_amber_to_the_owner(
+        db_session: Session, clock: FixedClock, world: World) -> None:
+    """Not the owner's communities: the member asked for named readers only."""
+    rows = run_to_published(db_session, clock, world, "amber", recipient_orgs=[999_999],
+                            recipient_org_names=["Nobody Inc"])
+    assert readers_of(db_session, world, rows) == {
+        "submitter", "colleague", "reader", "acme token", "analyst", "hub token"}
+    everyone = run_to_published(db_session, clock, world, "amber")
+    assert "peer" in readers_of(db_session, world, everyone)  # the default audience
+
+
+def test_the_event_lists_nothing_unmatched_when_all_exist(
+        db_session: Session, clock: FixedClock, world: World) -> None:
+    run_to_published(db_session, clock, world, "amber", recipient_orgs=[world.peer.id],
+                     recipient_org_names=["Telco"])
+    published = db_session.scalars(select(SubmissionEvent).where(
+        SubmissionEvent.action == "publish")).one()
+    assert set(published.details) == {"published", "already_published"}
+
+
+@pytest.mark.parametrize("names", [[""], ["x" * 201], ["bad\x00name"], ["a\u202eb"],
+                                   [f"org {i}" for i in range(101)]])
+def test_organisation_names_are_refused_for_their_spelling_alone(
+        db_session: Session, clock: FixedClock, world: World, names: list[str]) -> None:
     with pytest.raises(SubmissionError) as caught:
         service.submit(db_session, clock, world.people["submitter"], report(),
-                       recipient_orgs=[999_999])
-    assert [p.where for p in caught.value.problems] == ["recipient_orgs"]
+                       recipient_org_names=names)
+    assert {p.where for p in caught.value.problems} == {"recipient_orgs"}
+    assert "no organisation" not in str(caught.value.problems)
+
+
+def test_a_member_cannot_publish_directly_whoever_it_names(
+        db_session: Session, clock: FixedClock, world: World) -> None:
+    from renkei.sharing import taxii
+
+    collection = taxii.ensure_default_collection(db_session, clock)
+    bundle = {"type": "bundle", "id": "bundle--6a1f3c52-2d0e-4c3b-9f55-000000000001",
+              "objects": []}
+    refusals = []
+    for named in ([world.peer.id], [999_999]):
+        with pytest.raises(WorkflowError) as caught:
+            service.publish_direct(db_session, clock, world.people["submitter"], bundle,
+                                   collection, recipient_orgs=named)
+        refusals.append((caught.value.status, str(caught.value)))
+    assert refusals[0] == refusals[1]
 
 
 def test_a_reader_cannot_submit(db_session: Session, clock: FixedClock, world: World) -> None:

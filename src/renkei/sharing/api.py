@@ -180,18 +180,23 @@ def report_sighting(stix_id: str, sighting: SightingIn, request: Request) -> Sig
              openapi_extra=_JSON_BODY)
 def submit(request: Request, body: Annotated[bytes, Depends(json_body)],
            recipient_org: Annotated[list[IdValue] | None, Query(max_length=100)] = None,
+           recipient_org_name: Annotated[list[Annotated[str, Field(max_length=200)]] | None,
+                                         Query(max_length=100)] = None,
            recipient_user: Annotated[list[IdValue] | None, Query(max_length=100)] = None,
            recipient_email: Annotated[list[Annotated[str, Field(max_length=254)]] | None,
                                       Query(max_length=100)] = None,
            ) -> SubmissionOut:
     """A member's report (a STIX 2.1 bundle or a simple report), kept for sanitisation.
 
-    ``recipient_user`` (a user's id) and ``recipient_email`` name the people who may read a
-    TLP:RED report; they are not looked up until the hub publishes, so the answer is the
-    same whether or not they are users of the hub (one who is not reads nothing)."""
+    ``recipient_org`` (an organisation's id) and ``recipient_org_name`` name the
+    organisations that may read a TLP:AMBER report, ``recipient_user`` (a user's id) and
+    ``recipient_email`` the people who may read a TLP:RED one. None is looked up until the
+    hub publishes, so the answer is the same whether or not each exists (one that does
+    not reads nothing)."""
     with work(request, Scope.SUBMIT) as w:
         row = service.submit(w.session, w.clock, w.principal, body,
                              recipient_orgs=recipient_org or (),
+                             recipient_org_names=recipient_org_name or (),
                              recipient_users=recipient_user or (),
                              recipient_emails=recipient_email or (), source=w.source)
         return _submission_out(row)

@@ -38,7 +38,8 @@ PANEL_ROWS = 8
 SHOWN_OBJECTS = 200
 SHOWN_DIFF_LINES = 2_000
 
-NO_ORGANISATION = gettext_noop("no organisation named {name}")
+AN_ORGANISATION = gettext_noop("organisation {id}")
+MATCHES_NONE = gettext_noop("{named} (matches no organisation: reads nothing)")
 BAD_LINE = gettext_noop("line {line}: write an indicator's type, a space and its value")
 BAD_NETWORK = gettext_noop("{value} is not a network (such as 192.0.2.0/24)")
 BAD_COUNT = gettext_noop("a sighting's count is a whole number from 1")
@@ -149,16 +150,6 @@ def indicators_of(text: str) -> list[dict[str, str]]:
     return found
 
 
-def _recipient_orgs(p: Page, form: FormData) -> list[int]:
-    organisation_ids = []
-    for name in lines_of(form, "recipient_orgs", 100):
-        found = orgs.get_by_name(p.session, name[:200])
-        if found is None:
-            raise UserError(NO_ORGANISATION, name=name[:200])
-        organisation_ids.append(found.id)
-    return organisation_ids
-
-
 def _payload(form: FormData) -> bytes | dict[str, Any]:
     upload = form.get("bundle")
     if isinstance(upload, UploadFile) and upload.filename:
@@ -173,15 +164,17 @@ def _payload(form: FormData) -> bytes | dict[str, Any]:
 def submit(request: Request, form: Form) -> Response:
     """A simple report (title, description, TLP, indicators) or an uploaded STIX bundle.
 
-    The people named are passed on as written, never looked up here: whether an address is
-    a user's is not for a member to learn (the service resolves them at publication)."""
+    The organisations and people named are passed on as written, never looked up here:
+    whether a name is an organisation's, or an address a user's, is not for a member to
+    learn (the service resolves them at publication)."""
     with page(request, form) as p:
         p.require_scope(Scope.SUBMIT)
         values = {k: field(form, k, TEXT_MAX) for k in (
             "title", "description", "tlp", "indicators", "recipient_orgs", "recipient_users")}
         try:
             row = service.submit(p.session, p.clock, p.principal, _payload(form),
-                                 recipient_orgs=_recipient_orgs(p, form),
+                                 recipient_org_names=[n[:orgs.NAME_MAX + 1] for n in lines_of(
+                                     form, "recipient_orgs", service.MAX_NAMED)],
                                  recipient_emails=[e[:254] for e in lines_of(
                                      form, "recipient_users", service.MAX_NAMED)],
                                  source=p.source)
@@ -215,12 +208,28 @@ def submission(request: Request, submission_id: int) -> Response:
             original=objects_of(row.original), sanitised=objects_of(row.sanitised),
             diff=diff, more_diff=more, changes=_changes(events),
             organisation=names.get(row.organisation_id, ""),
-            recipient_orgs=[names.get(i, str(i)) for i in recipients.get("organisations", [])],
+            recipient_orgs=_named_orgs(p, recipients, names if staff else None),
             # a member sees how many it named; the hub's staff, who they are and whether
             # each is a user (an address no user has reads nothing once published)
             recipient_users=0 if staff else len(recipients.get("users", []))
             + len(recipients.get("emails", [])),
             named=service.named_people(p.session, row) if staff else [])
+
+
+def _named_orgs(p: Page, recipients: dict[str, Any], names: dict[int, str] | None,
+                ) -> list[str]:
+    """The organisations a report names. A member sees them as it named them (an id as
+    ``organisation N``, never the name it has, if any); the hub's staff see each one's
+    name and which matched none, to catch a mistake before publishing."""
+    ids = sorted(set(recipients.get("organisations", [])))
+    named = sorted(set(recipients.get("organisation_names", [])))
+    if names is None:
+        return named + [p.t(AN_ORGANISATION).format(id=i) for i in ids]
+    found = service.named_organisations(p.session, recipients)
+    unmatched = set(found.unmatched_names)
+    return ([p.t(MATCHES_NONE).format(named=n) if n in unmatched else n for n in named]
+            + [names[i] if i in names else
+               p.t(MATCHES_NONE).format(named=p.t(AN_ORGANISATION).format(id=i)) for i in ids])
 
 
 def _networks(values: list[str]) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from renkei.core.bulk import insert_many
 from renkei.core.errors import UserError
 from renkei.core.members import Principal, require_scope
 from renkei.core.models import Community, Organisation, Role, Scope, User
+from renkei.core.text import is_clean_line
 from renkei.core.time import Clock
 from renkei.core.tlp import Tlp
 from renkei.sharing import stix, taxii
@@ -49,7 +51,7 @@ from renkei.sharing.store import (
 )
 
 HUB_IDENTITY_NAMESPACE = uuid.UUID("6a1f3c52-2d0e-4c3b-9f55-52656e6b6569")
-MAX_NAMED = 100  # people one report may name
+MAX_NAMED = 100  # people, and organisations, one report may name
 
 
 class WorkflowError(UserError):
@@ -112,22 +114,25 @@ def submit(
     payload: bytes | str | dict[str, Any],
     *,
     recipient_orgs: Iterable[int] = (),
+    recipient_org_names: Iterable[str] = (),
     recipient_users: Iterable[int] = (),
     recipient_emails: Iterable[str] = (),
     source: str = "api",
 ) -> Submission:
     """Validate and keep a member's report (a STIX bundle or a simple report).
 
-    The people it names (``recipient_users`` by id, ``recipient_emails`` by address) are
-    kept as named and only resolved when the hub publishes (``named_user_ids``): whether
-    someone is a user of the hub is none of a member's business, so an unknown person is
-    answered exactly as a known one, and reads nothing."""
+    The organisations it names (``recipient_orgs`` by id, ``recipient_org_names`` by name)
+    and the people (``recipient_users`` by id, ``recipient_emails`` by address) are kept as
+    named and only resolved when the hub publishes (``named_organisations``,
+    ``named_user_ids``): whether an organisation or a person is known to the hub is none
+    of a member's business, so an unknown one is answered exactly as a known one, and
+    reads nothing; the hub's staff see it in review."""
     require_scope(principal, Scope.SUBMIT)
     orgs_wanted, users_wanted = sorted(set(recipient_orgs)), sorted(set(recipient_users))
     try:
         parsed = stix.parse(payload, now=clock.now())
-        problems = [stix.Problem("recipient_orgs", f"no organisation {i}") for i in
-                    sorted(set(orgs_wanted) - _existing_ids(session, Organisation, orgs_wanted))]
+        problems: list[stix.Problem] = []
+        names_wanted = _org_names(recipient_org_names, len(orgs_wanted), problems)
         emails_wanted = _addresses(recipient_emails, problems)
         if problems:
             raise stix.SubmissionError(problems)
@@ -142,13 +147,32 @@ def submit(
         organisation_id=principal.organisation_id, user_id=principal.user_id,
         submitted_by=principal.actor, submitted_at=clock.now(),
         state=SubmissionState.SUBMITTED, marking=parsed.marking.value, original=parsed.bundle,
-        recipients={"organisations": orgs_wanted, "users": users_wanted,
-                    "emails": emails_wanted, "communities": sorted(principal.communities)})
+        recipients={"organisations": orgs_wanted, "organisation_names": names_wanted,
+                    "users": users_wanted, "emails": emails_wanted,
+                    "communities": sorted(principal.communities)})
     session.add(submission)
     session.flush()
     _step(session, clock, submission, principal, "submit", SubmissionState.SUBMITTED, source,
           {"objects": len(parsed.bundle["objects"]), "marking": parsed.marking.value})
     return submission
+
+
+def _org_names(names: Iterable[str], ids: int, problems: list[stix.Problem]) -> list[str]:
+    """The named organisations' names, trimmed and sorted; a problem is about a name's
+    spelling or how many were named (with the ``ids`` named besides), never about whether
+    an organisation has the name."""
+    found = set()
+    for name in names:
+        clean = name.strip()
+        if is_clean_line(clean, min_chars=1, max_chars=orgs.NAME_MAX):
+            found.add(clean)
+        else:
+            problems.append(stix.Problem(
+                "recipient_orgs", f"an organisation's name is 1 to {orgs.NAME_MAX} characters "
+                                  "without control characters"))
+    if len(found) + ids > MAX_NAMED:
+        problems.append(stix.Problem("recipient_orgs", f"at most {MAX_NAMED} organisations"))
+    return sorted(found)
 
 
 def _addresses(emails: Iterable[str], problems: list[stix.Problem]) -> list[str]:
@@ -163,6 +187,46 @@ def _addresses(emails: Iterable[str], problems: list[stix.Problem]) -> list[str]
     if len(found) > MAX_NAMED:
         problems.append(stix.Problem("recipient_emails", f"at most {MAX_NAMED} people"))
     return sorted(found)
+
+
+@dataclass(frozen=True)
+class NamedOrganisations:
+    """The organisations a submission names, as the hub finds them now: the ones that
+    exist, and what was named (a name, an id) that is no organisation and reads nothing."""
+
+    matched: list[int]
+    unmatched_names: list[str]
+    unmatched_ids: list[int]
+    named: bool  # any at all: then only the named read a TLP:AMBER object
+
+    def readers(self, owner: int) -> list[int]:
+        """The organisations to link as recipients. When every one named matched none,
+        the owner alone: with no recipient linked, TLP:AMBER would go to the owner's
+        communities, a wider audience than the member asked for."""
+        return self.matched or ([owner] if self.named else [])
+
+    def unmatched(self) -> dict[str, list[Any]]:
+        """For an event's details: what matched none (nothing when all did)."""
+        found: dict[str, list[Any]] = {}
+        if self.unmatched_names:
+            found["unmatched_organisation_names"] = self.unmatched_names[:MAX_NAMED]
+        if self.unmatched_ids:
+            found["unmatched_organisation_ids"] = self.unmatched_ids[:MAX_NAMED]
+        return found
+
+
+def named_organisations(session: Session, recipients: dict[str, Any]) -> NamedOrganisations:
+    """Resolve the organisations a submission names (by id and by exact name)."""
+    ids = sorted({i for i in recipients.get("organisations", []) if isinstance(i, int)})
+    names = sorted({n for n in recipients.get("organisation_names", []) if isinstance(n, str)})
+    found_ids = _existing_ids(session, Organisation, ids)
+    by_name: dict[str, int] = dict(session.execute(
+        select(Organisation.name, Organisation.id).where(Organisation.name.in_(names))).all()
+    ) if names else {}
+    return NamedOrganisations(
+        matched=sorted(found_ids | set(by_name.values())),
+        unmatched_names=[n for n in names if n not in by_name],
+        unmatched_ids=[i for i in ids if i not in found_ids], named=bool(ids or names))
 
 
 def named_user_ids(session: Session, recipients: dict[str, Any]) -> list[int]:
@@ -375,9 +439,10 @@ def publish(session: Session, clock: Clock, principal: Principal, submission_id:
     rows = add_shared_objects(session, fresh)
     shared = [row for row in rows if row.stix_id != identity_id]  # the hub's identity: CLEAR
     recipients = submission.recipients
+    named = named_organisations(session, recipients)
     insert_many(session, SharedRecipientOrg, [
         {"shared_object_id": row.id, "organisation_id": o}
-        for row in shared for o in recipients.get("organisations", [])])
+        for row in shared for o in named.readers(submission.organisation_id)])
     readers = named_user_ids(session, recipients)
     insert_many(session, SharedRecipientUser, [
         {"shared_object_id": row.id, "user_id": u} for row in shared for u in readers])
@@ -393,7 +458,7 @@ def publish(session: Session, clock: Clock, principal: Principal, submission_id:
     taxii.ensure_default_collection(session, clock)
     taxii.route_to_collections(session, rows, recipients.get("communities", []), now)
     _step(session, clock, submission, principal, "publish", SubmissionState.PUBLISHED, source,
-          {"published": len(rows), "already_published": skipped[:100]})
+          {"published": len(rows), "already_published": skipped[:100], **named.unmatched()})
     return rows
 
 
@@ -418,7 +483,9 @@ def publish_direct(session: Session, clock: Clock, principal: Principal,
     organisation's object; otherwise a SubmissionError lists each problem and nothing is
     written. A version already held is kept as it is (a repeated POST changes nothing).
     ``recipient_orgs`` names who reads a TLP:AMBER object instead of the collection's
-    communities (the policy's AMBER rule), e.g. the members an incident affects.
+    communities (the policy's AMBER rule), e.g. the members an incident affects; an id
+    that is no organisation is a problem here, unlike in ``submit``, as the caller is the
+    hub's staff, who see every organisation (anyone else is refused before the look-up).
     """
     require_scope(principal, Scope.SUBMIT)
     named = sorted(set(recipient_orgs))
