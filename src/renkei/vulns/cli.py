@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -64,7 +65,7 @@ def import_feeds(
     Console().print(table)
     for problem in result.kept_problems[:20]:
         where = f"{problem.location} {problem.record_id or ''}".strip()
-        stderr.print(f"[yellow]{where}[/]: {problem.message}", markup=True, highlight=False)
+        _problem(where, problem.message)
     if result.problems > 20:
         stderr.print(_("… and {count} more problems").format(count=result.problems - 20))
 
@@ -83,8 +84,7 @@ def match(
             _fail(_("{path}: no such file").format(path=inventory), _)
         read = read_inventory(inventory)
         for problem in read.problems[:50]:
-            stderr.print(f"[yellow]{problem.location}[/]: {problem.message}", markup=True,
-                         highlight=False)
+            _problem(problem.location, problem.message)
         findings = service.match_components(session, read.components)
     _print_findings(findings, as_json, _)
 
@@ -106,6 +106,12 @@ def check_host(
     _print_findings(findings, as_json, _)
 
 
+def _problem(where: str, message: str) -> None:
+    """One problem of an inventory or a feed on stderr: their text is the file's own, and
+    a "[/x]" in it is no markup (rich refused it, and the command failed)."""
+    stderr.print(f"[yellow]{escape(where)}[/]: {escape(message)}", markup=True, highlight=False)
+
+
 def _print_findings(findings: list[Finding], as_json: bool, _: Translate) -> None:
     if as_json:
         out = sys.stdout
@@ -120,10 +126,10 @@ def _print_findings(findings: list[Finding], as_json: bool, _: Translate) -> Non
         score = "-" if cvss is None or cvss.best is None else f"{cvss.best:.1f}"
         if cvss is not None and cvss.differs:
             score += f" ({_('computed')} {cvss.computed:.1f})"
-        table.add_row(finding.component.given + ("" if finding.certain else " ?"),
-                      finding.vulnerability, score, _("yes") if finding.kev else "",
+        table.add_row(escape(finding.component.given) + ("" if finding.certain else " ?"),
+                      escape(finding.vulnerability), score, _("yes") if finding.kev else "",
                       "" if finding.epss is None else f"{finding.epss:.3f}",
-                      "; ".join(finding.why)[:120])
+                      escape("; ".join(finding.why)[:120]))
     Console().print(table)
 
 
@@ -198,8 +204,7 @@ def assets_add(
         member = orgs.require(session, org)
         read = read_inventory(path)
         for problem in read.problems[:50]:
-            stderr.print(f"[yellow]{problem.location}[/]: {problem.message}", markup=True,
-                         highlight=False)
+            _problem(problem.location, problem.message)
         asset, raised = register_asset(session, SystemClock(), member.id, name, read.components,
                                        read.format, actor="cli")
         typer.echo(f"{asset.id}\t{asset.name}\t{read.format}\t{len(read.components)}\t{raised}")

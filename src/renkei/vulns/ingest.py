@@ -64,6 +64,7 @@ from renkei.vulns.model import (
 )
 from renkei.vulns.store import (
     ID_LENGTH,
+    LOOKUP_TABLES,
     AffectedName,
     AffectedProduct,
     EpssRow,
@@ -353,7 +354,7 @@ def _store_advisories(session: Session, now: datetime, advisories: list[_Prepare
     ids: dict[tuple[str, str], int] = {}
     if changed:
         old = [row_id for row_id, _ in changed]
-        for table in (VulnLink, VulnAlias, AffectedName, AffectedProduct):
+        for table in LOOKUP_TABLES:  # no foreign keys: their rows are deleted here
             session.execute(delete(table).where(one_of(table.record_id, old, session)))
         session.execute(update(VulnRecord), [
             {"id": row_id, **_record_row(p, now)} for row_id, p in changed])

@@ -73,14 +73,20 @@ _SNIFF = 64 * 1024  # how much of a file format detection looks at
 _CONTROL = frozenset(chr(c) for c in (*range(32), *range(0x7F, 0xA0))) - set("\t\n\r\f\v")
 
 
+def _binary(sample: str) -> bool:
+    """Whether text is an executable's or an image's: control characters over 1 % of it.
+    A stray NUL or two in a member's list is not: its entries are reported one by one
+    (``Sink.add``) and the rest is read."""
+    return sum(c in _CONTROL for c in sample) > max(2, len(sample) // 100)
+
+
 def _text(data: bytes, sink: Sink) -> str | None:
     """The decoded text, or None (and one problem) for binary content: a line-by-line
     reader would otherwise report every line of an executable."""
     text, note = decode(data)
     if note:
         sink.problem(sink.name, note)
-    sample = text[:_SNIFF]
-    if "\x00" in sample or sum(c in _CONTROL for c in sample) > len(sample) // 100:
+    if _binary(text[:_SNIFF]):
         sink.problem(sink.name, "binary content, not text: nothing read")
         return None
     return text
@@ -333,8 +339,8 @@ def _toml_lock(head: str) -> str | None:
 
 def _weak(text: str, data: bytes) -> str | None:
     head = text.lstrip("\ufeff \t\r\n")
-    if "\x00" in head:
-        return None  # binary, not text in a known encoding
+    if _binary(head):
+        return None  # not text in a known encoding
     if head.startswith("{") and len(data) <= MAX_BYTES:
         return _json_by_keys(data)
     meaningful = [

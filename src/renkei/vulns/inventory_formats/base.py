@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import codecs
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, fields, replace
 
 from renkei.vulns.model import Component
 
@@ -16,6 +17,25 @@ MAX_LINE = 64 * 1024  # characters; requirement lines with many hashes stay well
 MAX_IDENT = 4_096  # a purl, CPE, name or version longer than this is not a real one
 MAX_DEPTH = 200  # CycloneDX components / npm v1 dependencies: 2 JSON levels each, and
 # json.loads gives up near 1,000 levels (the recursion limit)
+
+
+# C0 and C1 controls, DEL, and lone surrogates (JSON's "\ud800" escape makes one): no
+# package name, version, purl or CPE holds them, PostgreSQL refuses a text with NUL, no
+# database driver encodes a surrogate, and a terminal obeys ESC and CSI; a component
+# naming one is malformed, and in a location or a problem they become U+FFFD
+_UNSTORABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_TEXT_FIELDS = tuple(f.name for f in fields(Component) if f.name != "location")
+
+
+def unstorable(text: str) -> str | None:
+    """The first character of ``text`` no component may hold, as U+XXXX; None if none."""
+    found = _UNSTORABLE.search(text)
+    return None if found is None else f"U+{ord(found[0]):04X}"
+
+
+def safe(text: str) -> str:
+    """``text`` with those characters as U+FFFD."""
+    return _UNSTORABLE.sub("\ufffd", text) if _UNSTORABLE.search(text) else text
 
 
 @dataclass(frozen=True)
@@ -48,10 +68,21 @@ class Sink:
     full: bool = False
     _seen: set[tuple[str, str | None, str | None, str | None]] = field(default_factory=set)
 
+    def __post_init__(self) -> None:
+        # the file's name starts every location a component keeps: a control character in
+        # it (an uploaded file's name) must not make every component unstorable
+        self.name = safe(self.name)
+
     def add(self, component: Component) -> bool:
-        """Keep a component; false once the component limit is reached (readers stop)."""
+        """Keep a component; false once the component limit is reached (readers stop).
+        A component holding a control character is reported and skipped (see
+        ``_UNSTORABLE``): whichever reader made it, the rest are still read."""
         if self.full:
             return False
+        if self.malformed(component):
+            return True
+        if _UNSTORABLE.search(component.location):  # from a JSON key, say
+            component = replace(component, location=safe(component.location))
         key = (component.given, component.version, component.purl, component.cpe)
         if key in self._seen:
             return True
@@ -65,11 +96,22 @@ class Sink:
         self.components.append(component)
         return True
 
+    def malformed(self, component: Component) -> bool:
+        """Whether a text of ``component`` holds a control character (then a problem)."""
+        for name in _TEXT_FIELDS:
+            value = getattr(component, name)
+            if value and (found := unstorable(value)):
+                self.problem(component.location or self.name,
+                             f"{name} holds a control character ({found}): "
+                             f"{short(component.given)}: skipped")
+                return True
+        return False
+
     def problem(self, location: str, message: str) -> None:
         if len(self.problems) >= MAX_PROBLEMS:
             self.dropped_problems += 1
             return
-        self.problems.append(InventoryProblem(location, message))
+        self.problems.append(InventoryProblem(safe(location), safe(message)))
 
     def at(self, where: int | str) -> str:
         """A location: ``name:line`` for a line number, ``name:$.path`` for a JSON path."""

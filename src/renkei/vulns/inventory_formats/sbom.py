@@ -45,8 +45,10 @@ def sbom_package(
         sink.problem(location, "package with no usable name, purl or CPE: skipped")
         return
     given = f"{name}@{version}" if version else name
-    sink.add(Component(given, version, name=name, location=location))
-    sink.problem(location, f"{short(given)} has no purl or CPE: it cannot be matched")
+    component = Component(given, version, name=name, location=location)
+    if not sink.malformed(component):  # else reported as such
+        sink.add(component)
+        sink.problem(location, f"{short(given)} has no purl or CPE: it cannot be matched")
 
 
 def _strings(value: Any) -> list[str]:
