@@ -16,6 +16,7 @@ from renkei import __version__
 from renkei.console.cli import app as console_app
 from renkei.core import members, orgs
 from renkei.core.cli_output import fail as _fail
+from renkei.core.cli_output import literal
 from renkei.core.cli_output import unit_of_work as _unit_of_work
 from renkei.core.config import ConfigError, load_config, parse_public_origin
 from renkei.core.db import Database
@@ -314,5 +315,5 @@ def main() -> None:
     try:
         app()
     except ConfigError as exc:
-        Console(stderr=True).print(f"configuration error: {exc}", markup=False)
+        Console(stderr=True).print(literal(f"configuration error: {exc}"))
         raise SystemExit(2) from exc

@@ -17,6 +17,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from renkei.core.text import visible
+
 stderr_console = Console(stderr=True)
 
 
@@ -29,7 +31,8 @@ class ByteProgress:
 
     def start(self, description: str, total: int | None) -> None:
         if self._progress is not None:
-            self._task = self._progress.add_task(escape(description), total=total)
+            # a file's name: its "[…]" shown as it is, its control characters made visible
+            self._task = self._progress.add_task(escape(visible(description)), total=total)
 
     def advance(self, amount: int) -> None:
         if self._progress is not None and self._task is not None:

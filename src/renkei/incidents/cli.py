@@ -16,10 +16,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from renkei.core.cli_output import fail as _fail
-from renkei.core.cli_output import record_id
+from renkei.core.cli_output import literal, record_id
 from renkei.core.cli_output import unit_of_work as _session
 from renkei.core.config import load_config
 from renkei.core.i18n import Translate
@@ -49,11 +48,6 @@ Note = Annotated[str, typer.Option("--note", help="Why (needed to close what was
 
 def _sla() -> Sla:
     return Sla.from_settings(load_config().incident_sla)
-
-
-def _text(value: object) -> Text:
-    """A table cell that shows untrusted text as it is: no markup, controls made visible."""
-    return Text(visible(str(value)))
 
 
 def _when(value: datetime | None) -> str:
@@ -131,8 +125,8 @@ def list_incidents(
         table.add_column(_(name))
     for item in shown:
         table.add_row(str(item["id"]), _(item["severity"]), _(item["status"]),
-                      _text(item["title"][:80]), _text(", ".join(item["organisations"])[:60]),
-                      _text(item["assignee"] or "-"), _when(item["created_at"]),
+                      literal(item["title"][:80]), literal(", ".join(item["organisations"])[:60]),
+                      literal(item["assignee"] or "-"), _when(item["created_at"]),
                       ", ".join(_(w) for w in item["sla"]["overdue"]))
     Console().print(table)
 
@@ -147,7 +141,7 @@ def show(incident_id: IncidentId, as_json: AsJson = False) -> None:
         typer.echo(_dumps(item))
         return
     out = Console(highlight=False)
-    out.print(_text(f"#{item['id']} {item['title']}"))
+    out.print(literal(f"#{item['id']} {item['title']}"))
     for label, value in ((_("severity"), _(item["severity"])), (_("category"), _(item["category"])),
                          (_("status"), _(item["status"])), ("TLP", item["tlp"].upper()),
                          (_("source"), item["source"]),
@@ -156,19 +150,19 @@ def show(incident_id: IncidentId, as_json: AsJson = False) -> None:
                          (_("acknowledge by"), _when(item["sla"]["acknowledge_by"])),
                          (_("resolve by"), _when(item["sla"]["resolve_by"])),
                          (_("overdue"), ", ".join(_(w) for w in item["sla"]["overdue"]) or "-")):
-        out.print(_text(f"  {label}: {value}"))
+        out.print(literal(f"  {label}: {value}"))
     if item["description"]:
-        out.print(_text(item["description"]))
+        out.print(literal(item["description"]))
     for task in item["tasks"]:
         mark = "x" if task["done_at"] else " "
-        out.print(_text(f"  [{mark}] {_('task')} {task['id']}: {task['title']}"))
+        out.print(literal(f"  [{mark}] {_('task')} {task['id']}: {task['title']}"))
     for indicator in item["indicators"]:
-        out.print(_text(f"  {_('indicator')}: {indicator['type']} {indicator['value']}"))
+        out.print(literal(f"  {_('indicator')}: {indicator['type']} {indicator['value']}"))
     for link in item["links"]:
-        out.print(_text(f"  {_('evidence')}: {link['kind']}:{link['ref']}"))
+        out.print(literal(f"  {_('evidence')}: {link['kind']}:{link['ref']}"))
     for event in item["events"]:
         note = f" — {event['note']}" if event["note"] else ""
-        out.print(_text(f"  {_when(event['at'])} {_(event['kind'])} [{event['status']}] "
+        out.print(literal(f"  {_when(event['at'])} {_(event['kind'])} [{event['status']}] "
                         f"{event['actor']}{note}"))
 
 

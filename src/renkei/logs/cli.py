@@ -12,8 +12,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
+from renkei.core.cli_output import literal
 from renkei.core.config import load_config
 from renkei.core.db import Database
 from renkei.core.i18n import translator
@@ -144,9 +144,10 @@ def list_rules(
         table = Table(title=_("Detection rules"))
         for heading in (_("Rule"), _("Category"), _("Severity"), _("Fields"), _("Title")):
             table.add_column(heading)
-        for rule in rules:
-            table.add_row(rule.id, str(rule.category), str(rule.severity), ",".join(rule.fields),
-                          rule.title(language))
+        for rule in rules:  # --rules files are anyone's: their text is shown, not obeyed
+            table.add_row(*(literal(value) for value in (
+                rule.id, rule.category, rule.severity, ",".join(rule.fields),
+                rule.title(language))))
         Console().print(table)
     if test:
         from renkei.logs.match import FieldMatcher
@@ -187,7 +188,7 @@ def alerts(
     for heading in (_("Time"), _("Category"), _("Rule"), _("Source"), _("Status"), _("Request")):
         table.add_column(heading)
     for item in items:  # stored text came from logs: shown as plain text, controls visible
-        table.add_row(*(Text(visible(str(value))) for value in (
+        table.add_row(*(literal(value) for value in (
             item["time"] or "", item["category"], item["rule"], item["src"],
             item["status"] or "", str(item["target"])[:80])))
     Console().print(table)

@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from renkei.core.cli_output import fail
+from renkei.core.cli_output import fail, literal
 from renkei.core.config import load_config
 from renkei.core.i18n import Translate, translator
 from renkei.plan.cli_audits import audits_app
@@ -103,11 +103,14 @@ def measures(
         for node in chosen:
             sys.stdout.write(json.dumps(measure_record(plan, node), ensure_ascii=False) + "\n")
         return
-    table = Table(title=_("{title}: {count} measures").format(title=plan.title, count=len(chosen)))
+    # a --plan file's text is anyone's: shown as it is (``literal``), never read as markup
+    table = Table(title=literal(_("{title}: {count} measures").format(title=plan.title,
+                                                                      count=len(chosen))))
     for header in (_("id"), _("owners"), _("page"), _("measure")):
         table.add_column(header, overflow="fold")
     for node in chosen:
-        table.add_row(node.id, "、".join(node.owners), str(node.page or "-"), node.text)
+        table.add_row(literal(node.id), literal("、".join(node.owners)), str(node.page or "-"),
+                      literal(node.text))
     Console().print(table)
 
 
@@ -140,9 +143,10 @@ def comments_list(
                    _("summary")):
         table.add_column(header, overflow="fold")
     for comment in chosen:
-        table.add_row(str(comment.number), comment.submitter, comment.section or "-",
-                      _(comment.category.key), _("yes") if comment.changed else "",
-                      comment.summary.split("\n", 1)[0])
+        table.add_row(str(comment.number), literal(comment.submitter),
+                      literal(comment.section or "-"), _(comment.category.key),
+                      _("yes") if comment.changed else "",
+                      literal(comment.summary.split("\n", 1)[0]))
     Console().print(table)
 
 

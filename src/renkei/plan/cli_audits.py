@@ -12,7 +12,7 @@ from rich.table import Table
 
 from renkei.core.audit import current_actor
 from renkei.core.cli_output import fail as _fail
-from renkei.core.cli_output import unit_of_work
+from renkei.core.cli_output import literal, unit_of_work
 from renkei.core.time import SystemClock
 
 audits_app = typer.Typer(help="Audits of organisations against a framework (2.3(2)(ア)).",
@@ -108,14 +108,15 @@ def audits_show(
     if as_json:
         typer.echo(json.dumps(described, ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"{described['campaign']} · {described['organisation']}")
+    # names and a framework's text are others': a rich title is markup even with markup=False
+    table = Table(title=literal(f"{described['campaign']} · {described['organisation']}"))
     for header in (_("requirement"), _("title"), _("result"), _("findings")):
         table.add_column(header, overflow="fold")
     for item in described["requirements"]:
         if not item["group"]:
-            table.add_row(item["ref"], item["title"], _(item["result"]),
-                          item["findings"].split("\n", 1)[0][:120])
-    Console().print(table, markup=False, highlight=False)
+            table.add_row(literal(item["ref"]), literal(item["title"]), _(item["result"]),
+                          literal(item["findings"].split("\n", 1)[0][:120]))
+    Console().print(table, highlight=False)
 
 
 @audits_app.command("compare")
@@ -134,10 +135,10 @@ def audits_compare(
         for row in rows:
             typer.echo(json.dumps(row.as_json(), ensure_ascii=False))
         return
-    table = Table(title=f"{org}: {earlier} → {later}")
-    for header in (_("requirement"), _("title"), earlier, later, _("trend")):
+    table = Table(title=literal(f"{org}: {earlier} → {later}"))
+    for header in (_("requirement"), _("title"), literal(earlier), literal(later), _("trend")):
         table.add_column(header, overflow="fold")
     for row in rows:
-        table.add_row(row.ref, row.title, _(row.before) if row.before else "—",
+        table.add_row(literal(row.ref), literal(row.title), _(row.before) if row.before else "—",
                       _(row.after) if row.after else "—", _(row.trend))
-    Console().print(table, markup=False, highlight=False)
+    Console().print(table, highlight=False)

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from renkei.core.audit import current_actor
 from renkei.core.cli_output import fail as _fail
-from renkei.core.cli_output import unit_of_work
+from renkei.core.cli_output import literal, unit_of_work
 from renkei.core.i18n import Translate
 from renkei.core.time import SystemClock
 
@@ -102,10 +102,10 @@ def status_show(
     for header in (_("id"), _("status"), _("since the year before"), _("owners"), _("note")):
         table.add_column(header, overflow="fold")
     for item in shown:
-        table.add_row(item.measure.id, _(item.status.value) if item.status else "—",
-                      _(item.mark) if item.mark else "", "、".join(item.measure.owners),
-                      item.note.split("\n", 1)[0][:120])
-    Console().print(table, markup=False, highlight=False)
+        table.add_row(literal(item.measure.id), _(item.status.value) if item.status else "—",
+                      _(item.mark) if item.mark else "", literal("、".join(item.measure.owners)),
+                      literal(item.note.split("\n", 1)[0][:120]))
+    Console().print(table, highlight=False)
 
 
 @status_app.command("history")

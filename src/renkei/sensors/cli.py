@@ -26,9 +26,9 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from rich.text import Text
 
 from renkei.core.cli_output import fail as _fail
+from renkei.core.cli_output import literal
 from renkei.core.cli_output import unit_of_work as _session
 from renkei.core.config import load_config
 from renkei.core.i18n import Translate, translator
@@ -151,9 +151,8 @@ def list_sensors(as_json: AsJson = False) -> None:
     for column in ("name", "site", "owner", "addresses", "blocks"):
         table.add_column(_(column))
     for row in rows:
-        table.add_row(Text(str(row["name"])), Text(visible(str(row["site"]))),
-                      Text(visible(str(row["owner"]))), f"{row['addresses']:,}",
-                      Text(" ".join(row["blocks"])))
+        table.add_row(literal(row["name"]), literal(row["site"]), literal(row["owner"]),
+                      f"{row['addresses']:,}", literal(" ".join(row["blocks"])))
     Console().print(table)
 
 
@@ -342,7 +341,7 @@ def _print_finding_bodies(bodies: Sequence[dict[str, Any]], as_json: bool,
     for body in bodies:
         sensor = body["sensor"] or ",".join(body["sensors"])
         marks = [*body["fingerprints"], *body["labels"]]
-        table.add_row(*(Text(visible(str(v))) for v in (
+        table.add_row(*(literal(v) for v in (
             body["kind"], body["src"] or "-", ",".join(map(str, body["ports"])) or "-",
             body["protocol"], ",".join(marks) or "-", f"{body['packets']:,}",
             str(body["first"])[:19], str(body["last"])[:19], sensor or "-")))
@@ -379,7 +378,7 @@ def series(
     for point in points:
         body = point.to_json()
         sources = f"{point.sources:,}" + ("" if point.sources_exact else " ≥")
-        table.add_row(str(body["bucket"])[:19], point.sensor, str(body["protocol"]),
+        table.add_row(str(body["bucket"])[:19], literal(point.sensor), literal(body["protocol"]),
                       str(point.port), f"{point.packets:,}", sources,
                       "-" if point.per_address is None else f"{point.per_address:.3g}")
     Console().print(table)

@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from renkei.core.cli_output import fail as _fail
+from renkei.core.cli_output import literal
 from renkei.core.cli_output import unit_of_work as _session
 from renkei.core.i18n import Translate
+from renkei.core.text import visible
 from renkei.core.time import SystemClock
 
 if TYPE_CHECKING:
@@ -44,7 +46,9 @@ def import_feeds(
         for path in paths:
             if not path.exists():
                 _fail(_("{path}: no such file or folder").format(path=path), _)
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), MofNCompleteColumn(),
+        # the description is a feed file's name: shown as it is, not read as markup
+        columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False),
+                   MofNCompleteColumn(),
                    TextColumn("records"), TimeElapsedColumn())
         with Progress(*columns, console=stderr, disable=not stderr.is_terminal,
                       transient=False) as progress:
@@ -52,7 +56,7 @@ def import_feeds(
             result = service.import_paths(
                 session, SystemClock(), paths,
                 on_records=lambda n: progress.advance(task, n),
-                on_file=lambda name: progress.update(task, description=name[-60:]))
+                on_file=lambda name: progress.update(task, description=visible(name[-60:])))
     if as_json:
         typer.echo(json.dumps(result.counts()))
         return
@@ -107,9 +111,8 @@ def check_host(
 
 
 def _problem(where: str, message: str) -> None:
-    """One problem of an inventory or a feed on stderr: their text is the file's own, and
-    a "[/x]" in it is no markup (rich refused it, and the command failed)."""
-    stderr.print(f"[yellow]{escape(where)}[/]: {escape(message)}", markup=True, highlight=False)
+    """One problem of an inventory or a feed on stderr, in the file's own words."""
+    stderr.print(Text.assemble(literal(where, "yellow"), ": ", literal(message)), highlight=False)
 
 
 def _print_findings(findings: list[Finding], as_json: bool, _: Translate) -> None:
@@ -126,10 +129,10 @@ def _print_findings(findings: list[Finding], as_json: bool, _: Translate) -> Non
         score = "-" if cvss is None or cvss.best is None else f"{cvss.best:.1f}"
         if cvss is not None and cvss.differs:
             score += f" ({_('computed')} {cvss.computed:.1f})"
-        table.add_row(escape(finding.component.given) + ("" if finding.certain else " ?"),
-                      escape(finding.vulnerability), score, _("yes") if finding.kev else "",
+        table.add_row(literal(finding.component.given + ("" if finding.certain else " ?")),
+                      literal(finding.vulnerability), score, _("yes") if finding.kev else "",
                       "" if finding.epss is None else f"{finding.epss:.3f}",
-                      escape("; ".join(finding.why)[:120]))
+                      literal("; ".join(finding.why)[:120]))
     Console().print(table)
 
 
@@ -150,19 +153,23 @@ def show(
     if as_json:
         typer.echo(json.dumps(described, ensure_ascii=False, indent=2))
         return
-    console = Console()
-    console.print(f"[bold]{key}[/]  {' '.join(described['aliases'])}")  # type: ignore[arg-type]
+    console = Console(highlight=False)  # every line holds the feeds' text: see ``literal``
+    aliases = " ".join(described["aliases"])  # type: ignore[arg-type]
+    console.print(Text.assemble(literal(key, "bold"), "  ", literal(aliases)))
     if described["kev"]:
-        console.print(f"[red]KEV[/] {described['kev']}")
+        console.print(Text.assemble(("KEV", "red"), " ", literal(described["kev"])))
     if described["epss"]:
-        console.print(f"EPSS {described['epss']}")
+        console.print(literal(f"EPSS {described['epss']}"))
     for record in described["records"]:  # type: ignore[attr-defined]
-        console.print(f"\n[bold]{record['source']}:{record['id']}[/] {record['modified'] or ''}"
-                      f"\n{record['title'] or record['summary'][:300]}", highlight=False)
+        console.print()
+        console.print(Text.assemble(literal(f"{record['source']}:{record['id']}", "bold"), " ",
+                                    literal(record["modified"] or "")))
+        for line in (record["title"] or record["summary"][:300]).split("\n"):
+            console.print(literal(line))
         for cvss in record["cvss"]:
             differs = f" ({_('computed')} {cvss['computed_score']})" if cvss["differs"] else ""
-            console.print(f"  CVSS {cvss['version']} {cvss['score']}{differs} {cvss['vector']}",
-                          highlight=False)
+            console.print(literal(
+                f"  CVSS {cvss['version']} {cvss['score']}{differs} {cvss['vector']}"))
 
 
 @app.command("advisory")
@@ -251,11 +258,11 @@ def alerts_command(
     for column in ("member", "vulnerability", "CVSS", "KEV", "EPSS", "components"):
         table.add_column(_(column))
     for alert, key in rows:
-        table.add_row(names.get(alert.organisation_id, "?"), key,
+        table.add_row(literal(names.get(alert.organisation_id, "?")), literal(key),
                       "-" if alert.cvss is None else f"{alert.cvss:.1f}",
                       _("yes") if alert.kev else "",
                       "" if alert.epss is None else f"{alert.epss:.3f}",
-                      ", ".join(alert.components[:3]) + ("" if alert.certain else " ?"))
+                      literal(", ".join(alert.components[:3]) + ("" if alert.certain else " ?")))
     Console().print(table)
 
 
