@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from renkei.console.actors import ActorNames, user_id_of
 from renkei.console.auth import principal_of
 from renkei.core import audit, i18n, members, orgs
-from renkei.core.models import Role, User
+from renkei.core.models import Organisation, Role, User
 from renkei.core.time import FixedClock
 from tests.console.conftest import PASSWORD, Hub
 
@@ -121,6 +121,53 @@ def test_a_member_learns_no_other_organisation_s_people(db_session: Session,
     assert ja.label(values[0]) == "ハブの職員"
     for plain in ("cli", "anonymous", "token:0123", "", None, "user:", "user:1x", "USER:1"):
         assert member.label(plain) == (plain or "-")
+
+
+@contextmanager
+def session_user_queries(session: Session) -> Iterator[list[str]]:
+    """The statements that read the users table through ``session`` while the block runs."""
+    seen: list[str] = []
+
+    def watch(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if re.search(r"\bFROM users\b", statement):
+            seen.append(statement)
+
+    engine = session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", watch)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", watch)
+
+
+def test_a_name_not_preloaded_reads_that_user_alone(db_session: Session, clock: FixedClock,
+                                                     people: dict[str, User]) -> None:
+    """A miss reads the one user asked, not every user the viewer may know; what a member
+    learns is the same either way: nothing of another organisation's people."""
+    t = i18n.translator("en")
+    other = f"user:{people['other'].id}"
+    member = ActorNames(db_session, principal_of(db_session, people["member"]), t)
+    with session_user_queries(db_session) as seen:
+        assert member.label(other) == "another organisation"
+        assert member.label(f"user:00{people['other'].id}") == "another organisation"
+        assert member.label(other) == "another organisation"  # asked once, read once
+    assert len(seen) == 1
+    own = db_session.get(Organisation, people["member"].organisation_id)
+    assert own is not None
+    colleague = members.add_user(db_session, clock, organisation=own, email="late@x.example",
+                                 role=Role.MEMBER_READER, password=PASSWORD, name="Late")
+    with session_user_queries(db_session) as seen:  # made after the first read: read now
+        assert member.label(f"user:{colleague.id}") == "Late <late@x.example>"
+        assert member.label(f"user:{people['hub'].id}") == "hub staff"
+    assert len(seen) == 2
+    preloaded = ActorNames(db_session, principal_of(db_session, people["member"]), t)
+    preloaded.preload([other, f"user:{colleague.id}", "cli", None])
+    with session_user_queries(db_session) as seen:
+        assert [preloaded.label(other), preloaded.label(f"user:{colleague.id}")] == [
+            "another organisation", "Late <late@x.example>"]
+    assert seen == []  # both were read in the preload's one query
+    staff = ActorNames(db_session, principal_of(db_session, people["hub"]), t)
+    assert staff.label(other) == "Other <other@x.example>"
 
 
 def test_user_ids_are_read_strictly() -> None:

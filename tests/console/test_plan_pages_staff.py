@@ -379,7 +379,7 @@ TRUNCATED = PLAN_TEXT[:PLAN_TEXT.index("id: '2.1'") + len("id: '2.")].encode()  
 
 @pytest.mark.parametrize(("fields", "plan", "status", "message"), [
     ({}, _plan_file(2030).decode().encode("shift_jis", "replace"), 400, "not UTF-8 text"),
-    ({}, TRUNCATED, 400, "not valid"),
+    ({}, TRUNCATED, 400, "a quote that is never closed"),
     ({}, _plan_file(2031), 400, "for 2031, not 2030"),
     ({}, HUGE_ID, 400, "longer than 100 characters"),
     ({}, b"x" * (4 * 1024 * 1024 + 1), 413, "more than 4194304 bytes"),

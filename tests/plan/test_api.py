@@ -222,3 +222,34 @@ def test_a_nul_character_in_a_file_is_named(hub: Hub) -> None:
     assert response.status_code == 400, response.text
     assert response.json()["description"] == (
         "f.yaml: requirements[0] (a): title holds a NUL character")
+
+
+def test_a_file_that_is_not_yaml_or_csv_is_refused_naming_the_line(hub: Hub) -> None:
+    """The reason is ours, in the caller's language, and the place is in ``details`` too."""
+    framework = b"format: renkei-framework/1\nkey: k\nversion: '1'\ntitle: Baseline: 2026\n"
+    for language, said in (("en", "f.yaml: not YAML (line 4, column 16): a ':' where no key"),
+                           ("ja", "f.yaml: YAML として読めません(4 行目 16 文字目): ここでは「:」")):
+        refused = hub.client.post(f"{API}/frameworks?name=f.yaml", content=framework,
+                                  headers={**hub.as_("hub"), "Accept-Language": language})
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["description"].startswith(said)
+        assert refused.json()["details"] == {"line": 4, "column": 16}
+        assert "mapping values" not in refused.text  # PyYAML's own words stay in the server
+    assert hub.client.post(f"{API}/consultations", json={"key": "cs-broken", "year": 2015},
+                           headers=hub.as_("hub")).status_code == 201
+    comments = b"format: renkei-comments/1\ncomments:\n- number: 1\n  summary: 'open\n"
+    refused = hub.client.post(f"{API}/consultations/cs-broken/comments?name=c.yaml",
+                              content=comments, headers=hub.as_("hub"))
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["description"] == (
+        "c.yaml: not YAML (line 4, column 12): a quote that is never closed")
+    started = hub.client.post(f"{API}/years", headers=hub.as_("hub"), json={
+        "year": 2016, "from_year": 2015, "plan_yaml": "format: renkei-plan/1\nyear: [2016\n"})
+    assert started.status_code == 400, started.text
+    assert started.json()["description"].startswith("plan: not YAML (line 3, column 1): the "
+                                                    "list that '[' opens on line 2")
+    csv = b'number,submitter,summary\n1,a,"' + b"x\n" * 70_000
+    refused = hub.client.post(f"{API}/consultations/cs-broken/comments?name=c.csv",
+                              content=csv, headers=hub.as_("hub"))
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["description"].startswith("c.csv: not CSV (line 2): a field longer")

@@ -3,12 +3,14 @@ should be: each refused with the file, the entry and the field named."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 
+from renkei.core import i18n
 from renkei.plan import load
 from renkei.plan.load import PlanDataError, load_2015, load_comments, load_plan
 from renkei.plan.model import Category, Comment, CommentSummary, NodeKind, Plan, SubmitterKind
@@ -163,7 +165,8 @@ def test_files_that_are_not_text_or_too_big_or_not_yaml(tmp_path: Path,
         load_plan(latin)
     broken = tmp_path / "broken.yaml"
     broken.write_text("format: [renkei-plan/1\nnodes: :\n", encoding="utf-8")
-    with pytest.raises(PlanDataError, match=r"not YAML \(line \d+\)"):
+    with pytest.raises(PlanDataError, match=r"not YAML \(line 2, column 6\): the list that "
+                                             r"'\[' opens on line 1 needs ','"):
         load_plan(broken)
     objects = tmp_path / "objects.yaml"
     objects.write_text("format: !!python/object/apply:os.system ['true']\n", encoding="utf-8")
@@ -175,6 +178,56 @@ def test_files_that_are_not_text_or_too_big_or_not_yaml(tmp_path: Path,
         load_plan(big)
     with pytest.raises(PlanDataError, match="cannot read"):
         load_plan(tmp_path / "missing.yaml")
+
+
+BROKEN_YAML = [  # (the text, where it stops being YAML, what the message says of it)
+    ("format: renkei-plan/1\ntitle: 例: 計画\n", (2, 9), "a ':' where no key can start"),
+    ("format: renkei-plan/1\nnodes:\n\t- id: 1\n", (3, 1), "a tab; indent with spaces"),
+    ("format: renkei-plan/1\ntitle: @plan\n", (2, 8), "a character that cannot start"),
+    ("format: renkei-plan/1\ntitle: '計画\nyear: 2016\n", (2, 8), "a quote that is never closed"),
+    ('format: renkei-plan/1\ntitle: "C:\\plan"\n', (2, 12), "a backslash escape"),
+    ("format: renkei-plan/1\nnodes: [a, b\nyear: 2016\n", (3, 5), "opens on line 2"),
+    ("format: renkei-plan/1\nnodes: {a: 1\nyear: 2016\n", (3, 5), "the mapping that '{' opens"),
+    ("format: renkei-plan/1\nnodes:\n  - a\n - b\n", (4, 2), "not indented like the lines"),
+    ("format: renkei-plan/1\nyear: 2016\ntitle\nnodes: []\n", (3, 1), "no ':' after its key"),
+    ("format: renkei-plan/1\nnodes: - a\n", (2, 8), "a '-' where no list item can start"),
+    ("format: !!python/object/apply:os.system ['true']\n", (1, 9), "a tag (!...)"),
+    ("format: renkei-plan/1\nnodes: *n\n", (2, 8), "an alias (*name) with no anchor"),
+    ("format: renkei-plan/1\n---\nyear: 2016\n", (2, 1), "a second document (---)"),
+    ("format: renkei-plan/1\r\ntitle: a\x01b\r\n", (2, 9), "a control character (U+0001)"),
+    ("format: renkei-plan/1\na: &n 1\nb: &n 2\n", (3, 4), ""),  # no words of ours to add
+]
+
+
+@pytest.mark.parametrize(("text", "place", "said"), BROKEN_YAML)
+def test_a_file_that_is_not_yaml_is_told_where_and_why_in_both_languages(
+        text: str, place: tuple[int, int], said: str) -> None:
+    with pytest.raises(PlanDataError) as caught:
+        load.parse_plan(text, "p.yaml")
+    error = caught.value
+    line, column = place
+    assert str(error).startswith(f"p.yaml: not YAML (line {line}, column {column})")
+    assert said in str(error)
+    assert error.details == {"line": line, "column": column}
+    japanese = error.translate(i18n.translator("ja"))
+    assert japanese.startswith(f"p.yaml: YAML として読めません({line} 行目 {column} 文字目)")
+    assert not re.search(r"[a-z]{4,}", japanese.removeprefix("p.yaml")), japanese  # no English
+    assert isinstance(error.__cause__, yaml.YAMLError)  # the library's words, for a traceback
+
+
+def test_brackets_nested_too_deeply_are_not_yaml_without_a_line() -> None:
+    with pytest.raises(PlanDataError, match="nested too deeply") as caught:
+        load.parse_plan("format: " + "[" * 50_000 + "]" * 50_000 + "\n", "deep.yaml")
+    assert "入れ子が深すぎます" in caught.value.translate(i18n.translator("ja"))
+
+
+def test_a_csv_quote_left_open_names_the_line_it_opens_on() -> None:
+    rows = 'number,submitter,summary\n1,個人(1),a\n2,個人(2),"b\n' + "c\n" * 70_000
+    with pytest.raises(PlanDataError, match=r"c.csv: not CSV \(line 3\): a field longer") as caught:
+        load.load_received(rows.encode(), "c.csv")
+    assert "3 行目" in caught.value.translate(i18n.translator("ja"))
+    with pytest.raises(PlanDataError, match=r"not CSV \(line 1\)"):  # in the header itself
+        load.load_received(('"number' + "\n" * 140_000).encode(), "c.csv")
 
 
 def test_aliases_cannot_blow_a_plan_up(tmp_path: Path) -> None:

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from renkei.core.i18n import translator
 from renkei.core.models import AuditEvent
 from renkei.core.time import FixedClock
 from renkei.plan import status as service
-from renkei.plan.errors import PlanConflictError, PlanError, PlanNotFoundError
+from renkei.plan.errors import PlanConflictError, PlanDataError, PlanError, PlanNotFoundError
 from renkei.plan.load import dump_plan
 from renkei.plan.model import Node, NodeKind, Plan, Status
 from renkei.plan.store import StatusEvent
@@ -129,8 +130,12 @@ def test_a_new_year_copies_the_last_with_changes_marked(db_session: Session) -> 
 
 
 def test_a_new_year_with_a_bad_or_wrong_plan_is_refused(db_session: Session) -> None:
-    with pytest.raises(PlanError, match="not valid"):
+    with pytest.raises(PlanError, match="plan: expected format: renkei-plan/1"):
         service.start_year(db_session, LATE, 2016, 2015, plan_text="format: nope\n", actor="a")
+    with pytest.raises(PlanDataError) as caught:  # not wrapped: its message translates whole
+        service.start_year(db_session, LATE, 2016, 2015, plan_text="title: a: b\n", actor="a")
+    assert caught.value.translate(translator("ja")).startswith(
+        "plan: YAML として読めません(1 行目 9 文字目): ここでは「:」でキーを始められません")
     plan = service.shipped_plan()
     with pytest.raises(PlanError, match="is for 2015, not 2016"):
         service.start_year(db_session, LATE, 2016, 2015, plan_text=dump_plan(plan), actor="a")

@@ -3,10 +3,10 @@ id; pages show the person instead, as far as the viewer may know them.
 
 The hub's staff see every user as ``name <e-mail>``. A member sees its own organisation's
 users so, the hub's users as "hub staff" and anyone else as "another organisation": a
-page never tells a member who works for another member. Names are read in one query per
-page (``ActorNames``), never one per row: a route that knows its values asks for them
-with ``preload``; otherwise the first name a template needs reads every user the viewer
-may know at once.
+page never tells a member who works for another member. A route that knows its values
+asks for them with ``preload``, one query for them all, never one per row; a name a
+template needs that was not preloaded is read on its own, that one user and no other, so
+a page never reads the whole users table for the few people it shows.
 """
 
 from __future__ import annotations
@@ -51,27 +51,26 @@ class ActorNames:
     principal: Principal
     t: Translate
     _known: dict[int, Known] = field(default_factory=dict)
-    _asked: set[int] = field(default_factory=set)
-    _complete: bool = False
+    _asked: set[int] = field(default_factory=set)  # read, whether found or not
 
-    def _read(self, ids: list[int] | None) -> None:
+    def _read(self, ids: list[int]) -> None:
+        """These users, of those the viewer may know: a member never reads another
+        member's users, so no later step can show what was never read."""
         stmt = (select(User.id, User.email, User.name, User.organisation_id, Organisation.is_hub)
-                .join(Organisation, Organisation.id == User.organisation_id))
-        if not self.principal.is_hub:  # a member never reads another member's users
+                .join(Organisation, Organisation.id == User.organisation_id)
+                .where(User.id.in_(ids)))
+        if not self.principal.is_hub:
             stmt = stmt.where(or_(User.organisation_id == self.principal.organisation_id,
                                   Organisation.is_hub.is_(True)))
-        if ids is not None:
-            stmt = stmt.where(User.id.in_(ids))
         for user_id, email, name, organisation_id, is_hub in self.session.execute(stmt):
             self._known[user_id] = Known(email, name, organisation_id, is_hub)
+        self._asked.update(ids)
 
     def preload(self, values: Iterable[str | None]) -> None:
-        """Read the users these values name, in one query."""
+        """Read the users these values name, in one query (per thousand)."""
         ids = sorted({i for i in map(user_id_of, values) if i is not None} - self._asked)
-        if ids and not self._complete:
-            for start in range(0, len(ids), 1_000):  # bounded: a query takes few parameters
-                self._read(ids[start:start + 1_000])
-            self._asked.update(ids)
+        for start in range(0, len(ids), 1_000):  # bounded: a query takes few parameters
+            self._read(ids[start:start + 1_000])
 
     def label(self, value: str | None) -> str:
         """How the viewer sees ``value``: a person, "hub staff", "another organisation",
@@ -79,9 +78,8 @@ class ActorNames:
         user_id = user_id_of(value)
         if user_id is None:
             return value or "-"
-        if user_id not in self._asked and not self._complete:
-            self._read(None)
-            self._complete = True
+        if user_id not in self._asked:  # not preloaded: this one user, not the table
+            self._read([user_id])
         known = self._known.get(user_id)
         if known is None:
             return self.t(ELSEWHERE) if not self.principal.is_hub else value or "-"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from renkei.core.errors import UserError
 
 
@@ -21,3 +23,12 @@ class PlanForbiddenError(PlanError):
 
 class PlanConflictError(PlanError):
     status = 409
+
+
+class PlanDataError(PlanError):
+    """A plan, comment or framework file that is not as docs/plan.md describes it.
+
+    ``details`` (where in the file, as ``line`` and ``column``) is what the API adds to its
+    error body for a program to point at; the message names the place for a person."""
+
+    details: dict[str, Any] | None = None

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from renkei.core.errors import UserError
+from renkei.plan.errors import PlanDataError as PlanDataError  # raised by every loader
 from renkei.plan.model import (
     Category,
     Comment,
@@ -32,6 +32,7 @@ from renkei.plan.model import (
     ReceivedComment,
     SubmitterKind,
 )
+from renkei.plan.yaml_errors import yaml_error
 
 PLAN_FORMAT = "renkei-plan/1"
 COMMENTS_FORMAT = "renkei-comments/1"
@@ -49,10 +50,6 @@ _PARENT_KINDS = {NodeKind.CHAPTER: (), NodeKind.SECTION: (NodeKind.CHAPTER,),
                  NodeKind.MEASURE: (NodeKind.CHAPTER, NodeKind.SECTION, NodeKind.SUBSECTION)}
 _TRUE = ("true", "yes", "1")
 _FALSE = ("false", "no", "0", "")
-
-
-class PlanDataError(UserError):
-    """A plan or comment file that is not as docs/plan.md describes it."""
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -95,12 +92,10 @@ def read_yaml(path: Path | str, text: str, expected_format: str) -> Mapping[str,
 def _read_yaml(path: Path | str, text: str, expected_format: str) -> Mapping[str, Any]:
     try:
         document = yaml.safe_load(text)
-    except RecursionError:  # brackets nested thousands deep
-        raise PlanDataError("{file}: not YAML (line {line})", file=path, line=0) from None
+    except RecursionError as exc:  # brackets nested thousands deep
+        raise yaml_error(path, text, exc) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        raise PlanDataError("{file}: not YAML (line {line})", file=path, line=line) from exc
+        raise yaml_error(path, text, exc) from exc
     if not isinstance(document, dict):
         raise PlanDataError("{file}: expected a mapping with format: {format}", file=path,
                             format=expected_format)
@@ -352,17 +347,22 @@ _CSV_REQUIRED = ("number", "submitter", "category", "summary", "answer")
 def _csv_rows(path: Path | str, text: str,
               required: Sequence[str] = _CSV_REQUIRED) -> list[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in required if c not in (reader.fieldnames or [])]
-    if missing:
-        raise PlanDataError("{file}: no column {column}", file=path, column=missing[0])
     rows: list[dict[str, str]] = []
-    try:
+    try:  # the header too: a quote left open in it reads on as far as the rows'
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise PlanDataError("{file}: no column {column}", file=path, column=missing[0])
         for row in reader:
             if len(rows) >= MAX_ENTRIES:
                 raise PlanDataError("{file}: more than {limit} {field}", file=path,
                                     limit=MAX_ENTRIES, field="comments")
             rows.append({k: v for k, v in row.items() if isinstance(k, str)})
-    except csv.Error as exc:
+    except csv.Error as exc:  # its reason is English made at run time: ours instead
+        if str(exc).startswith("field larger than field limit"):
+            # line_num counts the lines of the records read whole: this record starts next
+            raise PlanDataError("{file}: not CSV (line {line}): a field longer than {limit} "
+                                "characters; is a quote left open?", file=path,
+                                line=reader.line_num + 1, limit=csv.field_size_limit()) from exc
         raise PlanDataError("{file}: not CSV (line {line})", file=path,
                             line=reader.line_num) from exc
     return rows

@@ -26,7 +26,7 @@ from renkei.core import audit
 from renkei.core.text import has_control_characters
 from renkei.core.time import Clock
 from renkei.plan.errors import PlanConflictError, PlanError, PlanNotFoundError
-from renkei.plan.load import PlanDataError, load_2015, parse_plan
+from renkei.plan.load import load_2015, parse_plan
 from renkei.plan.model import Node, Plan, Status, parse_choice
 from renkei.plan.store import Evidence, PlanYear, StatusEvent
 
@@ -337,10 +337,7 @@ def start_year(session: Session, clock: Clock, year: int, from_year: int, *,
     else:
         if len(plan_text.encode("utf-8")) > MAX_PLAN_BYTES:
             raise PlanError("a plan file is at most {limit} bytes", limit=MAX_PLAN_BYTES)
-        try:
-            plan = _parsed(plan_text)
-        except PlanDataError as error:
-            raise PlanError("the plan file is not valid: {reason}", reason=str(error)) from None
+        plan = _parsed(plan_text)  # a PlanDataError as it is: its message translates whole
         if plan.year != year:
             raise PlanError("the plan file is for {plan_year}, not {year}", plan_year=plan.year,
                             year=year)
