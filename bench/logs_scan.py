@@ -10,7 +10,9 @@ process to one core, and prints lines/s for:
   * baseline: the same rules applied line by line with ``re`` after a regex parse and the
     reference normaliser (measured on the first --baseline-lines lines);
   * grep -cE over the same file, a floor no analyser can beat.
-Peak memory is measured in child processes at two file sizes to show it does not grow.
+Peak memory is measured in child processes at two file sizes to show it does not grow, and
+the first scan of a fresh process (as each ``renkei serve`` worker makes) is timed with the
+compiled rules' disk cache empty and filled (``--first-scan-only``: just that).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import argparse
 import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -121,6 +125,50 @@ def peak_memory(path: Path) -> int:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
 
 
+FIRST_SCAN = """
+import sys, time
+from pathlib import Path
+started = time.perf_counter()
+from renkei.logs.scan import LogScanner
+scanner = LogScanner()
+cached = all(m.cached for m in scanner.engine.matchers.values())
+scanner.scan_file(Path(sys.argv[1]))
+print(time.perf_counter() - started, cached)
+"""
+
+
+def first_scan(sample: Path, home: Path) -> tuple[float, bool]:
+    """Seconds from a fresh process's import of the scanner to the end of its first scan
+    (rules compiled or loaded, numba kernels loaded from their cache), with ``home`` as
+    RENKEI_HOME; and whether the rules came from the cache."""
+    env = {**os.environ, "RENKEI_HOME": str(home)}
+    done = subprocess.run([sys.executable, "-c", FIRST_SCAN, str(sample)], env=env,
+                          check=True, capture_output=True, text=True)
+    seconds, cached = done.stdout.split()
+    return float(seconds), cached == "True"
+
+
+def run_first_scans(out: Path, runs: int = 3) -> None:
+    from renkei.logs.synth import generate
+
+    sample = out / "first-scan.log"
+    sample.write_text("".join(generate(200, seed=1, attack_ratio=0.2)), encoding="utf-8")
+    first_scan(sample, out / "first-scan-home")  # numba's own kernel cache, filled once
+    cold: list[float] = []
+    warm: list[float] = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(dir=out) as home:
+            seconds, cached = first_scan(sample, Path(home))
+            assert not cached
+            cold.append(seconds)
+            seconds, cached = first_scan(sample, Path(home))
+            assert cached
+            warm.append(seconds)
+    print(f"first scan of a fresh process (200 lines, median of {runs}): "
+          f"rules compiled {statistics.median(cold):.2f} s, "
+          f"from the cache {statistics.median(warm):.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=2_000_000)
@@ -130,9 +178,14 @@ def main() -> None:
     parser.add_argument("--attack-ratio", type=float, default=0.03,
                         help="share of attack lines (plus as many lines with a payload list entry)")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--first-scan-only", action="store_true",
+                        help="only time a fresh process's first scan, cold and from the cache")
     args = parser.parse_args()
     one_core()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.first_scan_only:
+        run_first_scans(args.out)
+        return
     path = args.file or args.out / f"access-{args.lines}-{args.attack_ratio}.log"
     if args.file is None and not path.exists():
         make_log(path, args.lines, args.attack_ratio)
@@ -161,6 +214,7 @@ def main() -> None:
         small = peak_memory(half)
         large = peak_memory(path)
         print(f"peak RSS: {small} MiB for {args.lines // 2:,} lines, {large} MiB for {args.lines:,} lines")
+    run_first_scans(args.out)
 
 
 if __name__ == "__main__":

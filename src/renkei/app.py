@@ -18,6 +18,7 @@ from renkei.core.config import Config, load_config
 from renkei.core.db import Database
 from renkei.core.time import Clock, SystemClock
 from renkei.incidents import api as incidents_api
+from renkei.logs import upload
 from renkei.plan import api as plan_api
 from renkei.sensors import api as sensors_api
 from renkei.sharing import api as sharing_api
@@ -28,21 +29,28 @@ from renkei.vulns.index import IndexHolder
 
 def create_app(config: Config | None = None, *, clock: Clock | None = None,
                validation_workers: int | None = None,
-               secure_cookies: bool | None = None) -> FastAPI:
+               secure_cookies: bool | None = None, warm_up: bool | None = None) -> FastAPI:
     """The app on the configured database (migrated on start), with the hub's default
     TAXII collection in place; large bundles are validated in ``validation_workers``
     processes (default: one per CPU; 1: in the serving process only). The console's
     cookies are Secure when ``secure_cookies``, or (None) when the configured public
     origin is https (``RENKEI_PUBLIC_ORIGIN``), or without one when a request came over
-    https."""
+    https. On start, the log scanner is warmed up in the background (each ``--workers``
+    process loads its rules and kernels before its first upload) when ``warm_up``, or (None)
+    when the validation workers are left to their default too, as ``renkei serve`` does:
+    callers that size them, the tests, build many apps and want no such work."""
     config = config or load_config()
     clock = clock or SystemClock()
     database = Database.from_config(config)
     with database.session() as session:
         taxii.ensure_default_collection(session, clock)
 
+    warm = validation_workers is None if warm_up is None else warm_up
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if warm:
+            upload.warm_up_in_this_process()  # a thread: the app is ready at once
         stix.start_workers(validation_workers)
         yield
         stix.stop_workers()

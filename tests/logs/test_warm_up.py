@@ -1,6 +1,7 @@
 """The first scan of a process waits for no compiling: the kernels come from numba's disk
-cache (and give the same results from it), ``renkei serve`` warms the upload scanner up in
-a background thread, and a machine where nothing can be written still scans."""
+cache (and give the same results from it), every process that serves the app (each of
+``renkei serve --workers N``) warms the upload scanner up in a background thread, once,
+and a machine where nothing can be written still scans."""
 
 from __future__ import annotations
 
@@ -17,12 +18,16 @@ from typing import Any
 import numba
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from renkei.app import create_app
 from renkei.cli import app
+from renkei.core.config import load_config
 from renkei.logs import jit, kernels, upload
 from renkei.logs.scan import FileScan, LogScanner
 from renkei.logs.synth import generate
+from renkei.sharing import stix
 
 DIGEST = textwrap.dedent("""
     import hashlib
@@ -167,3 +172,44 @@ def test_a_kernel_with_nowhere_to_be_kept_is_compiled_anyway() -> None:
     with pytest.raises(RuntimeError):
         numba.njit(cache=True)(namespace["twice"])
     assert jit.kernel(nogil=True)(namespace["twice"])(21) == 42
+
+
+def test_a_process_warms_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[str] = []
+    monkeypatch.setattr(upload, "warm_up", lambda: ran.append("warm-up"))
+    monkeypatch.setattr(upload, "_warm_ups", {})
+    first = upload.warm_up_in_this_process()
+    assert upload.warm_up_in_this_process() is first
+    first.join(timeout=60)
+    assert upload.warm_up_in_this_process() is first  # done is done
+    assert ran == ["warm-up"]
+
+
+def test_serving_after_serve_warmed_up_starts_no_second_warm_up(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[str] = []
+    monkeypatch.setattr(upload, "warm_up", lambda: ran.append("warm-up"))
+    monkeypatch.setattr(upload, "_warm_ups", {})
+    by_serve = upload.warm_up_in_background()
+    assert upload.warm_up_in_this_process() is by_serve
+    by_serve.join(timeout=60)
+    assert ran == ["warm-up"]
+
+
+@pytest.mark.parametrize(("options", "warms"), [
+    ({}, True),  # as `renkei serve` and each of its --workers build it
+    ({"validation_workers": 1}, False),  # as the tests build theirs, many of them
+    ({"validation_workers": 1, "warm_up": True}, True),
+    ({"warm_up": False}, False),
+])
+def test_each_served_app_warms_its_process_up(
+        renkei_home: Path, monkeypatch: pytest.MonkeyPatch, options: dict[str, Any],
+        warms: bool) -> None:
+    started: list[str] = []
+    monkeypatch.setattr(upload, "warm_up_in_this_process", lambda: started.append("warm-up"))
+    monkeypatch.setattr(stix, "start_workers", lambda count=None: 1)  # no process pool here
+    built = create_app(load_config(), **options)
+    assert started == []  # building is not starting
+    with TestClient(built) as client:
+        assert started == (["warm-up"] if warms else [])
+        assert client.get("/api/v1/no/such/page").status_code == 404  # served meanwhile

@@ -36,6 +36,8 @@ NAME_MAX = 200
 COMPRESSED = (b"\x1f\x8b", b"BZh", b"\x28\xb5\x2f\xfd")
 _SCANNING = threading.Lock()  # one Hyperscan scratch per compiled database: one scan at once
 WARM_UP_LINES = 200
+_WARMING = threading.Lock()
+_warm_ups: dict[int, threading.Thread] = {}  # process id -> the warm-up it started
 
 
 class UploadError(UserError):
@@ -44,12 +46,13 @@ class UploadError(UserError):
 
 @cache
 def scanner() -> LogScanner:
-    """The bundled rules, compiled once per process (it takes seconds)."""
+    """The bundled rules, compiled once per process (seconds), or loaded from the disk
+    cache of compiled rules (milliseconds)."""
     return LogScanner()
 
 
 def warm_up() -> FileScan:
-    """Compile the rules and load the scan's kernels by scanning a small synthetic log, so
+    """Load (or compile) the rules and the scan's kernels by scanning a small synthetic log, so
     that the first upload of a process does not wait seconds for them; the sample's scan."""
     with tempfile.TemporaryDirectory(prefix="renkei-warm-up-") as folder:
         path = Path(folder) / "warm-up.log"
@@ -68,14 +71,30 @@ def _warm_up_quietly() -> None:
         logging.getLogger(__name__).warning("warming the log scanner up failed", exc_info=True)
 
 
+def _start_warm_up() -> threading.Thread:
+    thread = threading.Thread(target=_warm_up_quietly, name="renkei-logs-warm-up", daemon=True)
+    _warm_ups[os.getpid()] = thread
+    thread.start()
+    return thread
+
+
 def warm_up_in_background() -> threading.Thread:
     """``warm_up`` in a daemon thread (``renkei serve`` starts one), at a low priority so
     that requests and the STIX validation workers starting beside it are not slowed; an
     upload that comes first waits for it on the scan lock rather than compiling the same
     things again."""
-    thread = threading.Thread(target=_warm_up_quietly, name="renkei-logs-warm-up", daemon=True)
-    thread.start()
-    return thread
+    with _WARMING:
+        return _start_warm_up()
+
+
+def warm_up_in_this_process() -> threading.Thread:
+    """``warm_up_in_background`` unless this process has started one already. Each app
+    that is served starts one (with ``--workers`` every worker is a process of its own, and
+    would otherwise load the kernels and rules at its first upload), and ``renkei serve``
+    may have started one before its app: a second is not needed."""
+    with _WARMING:
+        started = _warm_ups.get(os.getpid())
+        return started if started is not None else _start_warm_up()
 
 
 @dataclass(frozen=True)
