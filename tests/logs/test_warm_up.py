@@ -174,10 +174,16 @@ def test_a_kernel_with_nowhere_to_be_kept_is_compiled_anyway() -> None:
     assert jit.kernel(nogil=True)(namespace["twice"])(21) == 42
 
 
-def test_a_process_warms_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    ran: list[str] = []
-    monkeypatch.setattr(upload, "warm_up", lambda: ran.append("warm-up"))
+@pytest.fixture
+def ran(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The warm-ups run from here on, with none started before (the real one not run)."""
+    runs: list[str] = []
+    monkeypatch.setattr(upload, "warm_up", lambda: runs.append("warm-up"))
     monkeypatch.setattr(upload, "_warm_ups", {})
+    return runs
+
+
+def test_a_process_warms_up_once(ran: list[str]) -> None:
     first = upload.warm_up_in_this_process()
     assert upload.warm_up_in_this_process() is first
     first.join(timeout=60)
@@ -185,11 +191,7 @@ def test_a_process_warms_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ran == ["warm-up"]
 
 
-def test_serving_after_serve_warmed_up_starts_no_second_warm_up(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    ran: list[str] = []
-    monkeypatch.setattr(upload, "warm_up", lambda: ran.append("warm-up"))
-    monkeypatch.setattr(upload, "_warm_ups", {})
+def test_serving_after_serve_warmed_up_starts_no_second_warm_up(ran: list[str]) -> None:
     by_serve = upload.warm_up_in_background()
     assert upload.warm_up_in_this_process() is by_serve
     by_serve.join(timeout=60)
