@@ -102,6 +102,9 @@ def test_import_match_and_reimport(renkei_home: Path, feeds: Path, tmp_path: Pat
     assert code == 0
     shown = json.loads(out)
     assert sorted(r["source"] for r in shown["records"]) == ["nvd", "osv"]
+    code, out, _ = renkei("vulns", "show", "CVE-2026-1111")
+    assert "KEV added 2026-03-02  Apply updates." in out, "a line, not a dict"
+    assert "EPSS 0.420 (percentile 0.97) for CVE-2026-1111" in out
     code, out, _ = renkei("vulns", "advisory", "CVE-2026-1111", "--format", "osv")
     assert json.loads(out)["affected"][0]["package"]["name"] == "django"
     code, out, _ = renkei("vulns", "advisory", "CVE-2026-1111", "--format", "csaf")

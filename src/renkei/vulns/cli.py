@@ -156,10 +156,14 @@ def show(
     console = Console(highlight=False)  # every line holds the feeds' text: see ``literal``
     aliases = " ".join(described["aliases"])  # type: ignore[arg-type]
     console.print(Text.assemble(literal(key, "bold"), "  ", literal(aliases)))
-    if described["kev"]:
-        console.print(Text.assemble(("KEV", "red"), " ", literal(described["kev"])))
-    if described["epss"]:
-        console.print(literal(f"EPSS {described['epss']}"))
+    kev, epss = described["kev"], described["epss"]
+    if isinstance(kev, dict):
+        ransomware = _("used by ransomware") + "  " if kev["ransomware"] else ""
+        console.print(Text.assemble(("KEV", "red"), " ", literal(
+            f"{_('added')} {kev['date_added']}  {ransomware}{kev['action']}".rstrip())))
+    if isinstance(epss, dict):
+        console.print(literal(_("EPSS {epss:.3f} (percentile {percentile:.2f}) for {cve}").format(
+            **epss)))
     for record in described["records"]:  # type: ignore[attr-defined]
         console.print()
         console.print(Text.assemble(literal(f"{record['source']}:{record['id']}", "bold"), " ",
