@@ -16,6 +16,7 @@ from renkei.core import members, orgs
 from renkei.core.config import load_config
 from renkei.core.db import Database
 from renkei.core.models import Role
+from renkei.core.pdf import pdf_available
 from renkei.core.time import SystemClock
 from renkei.plan.frameworks import shipped_frameworks
 
@@ -180,6 +181,12 @@ def test_the_report_is_for_the_hub_s_staff(hub: Hub) -> None:
     assert "年次評価報告" in answer.text
     assert hub.client.get(f"{API}/report?year=2016",
                           headers=hub.as_("hub")).status_code == 404
+    assert hub.client.get(f"{API}/report?year=2015&format=doc",
+                          headers=hub.as_("hub")).status_code == 400
+    if pdf_available():
+        answer = hub.client.get(f"{API}/report?year=2015&format=pdf", headers=hub.as_("hub"))
+        assert answer.headers["content-type"] == "application/pdf"
+        assert answer.content.startswith(b"%PDF-")
 
 
 def test_numbers_and_times_out_of_range_are_refused_by_name(hub: Hub) -> None:

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from renkei.cli import app
+from renkei.core.pdf import pdf_available
 
 runner = CliRunner()
 
@@ -42,6 +43,10 @@ def test_status_year_and_report(renkei_home: Path, tmp_path: Path) -> None:
     html = out.read_text(encoding="utf-8")
     assert "年次評価報告" in html
     assert "<script>alert" not in html
+    if pdf_available():
+        pdf = tmp_path / "report.pdf"
+        _run("report", "--year", "2015", "--lang", "en", "--out", str(pdf))
+        assert pdf.read_bytes().startswith(b"%PDF-")
 
 
 def test_refusals_exit_2_with_the_reason(renkei_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from renkei.core import orgs
+from renkei.core.pdf import pdf_available
 from renkei.core.time import FixedClock
 from renkei.plan import audits, report, status
 from renkei.plan.frameworks import shipped_frameworks
@@ -62,3 +63,13 @@ def test_as_of_and_an_empty_year(recorded: Session) -> None:
                                 as_of=datetime(2015, 4, 1, tzinfo=UTC))
     assert "No measure is delayed or dropped." in before
     assert "as of 2015-04-01" in before
+
+
+@pytest.mark.skipif(not pdf_available(), reason="WeasyPrint or Pango missing")
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_the_report_as_pdf(recorded: Session, lang: str) -> None:
+    html = report.render_html(recorded, 2015, lang, now=CLOCK.now())
+    answer = report.report_response(html, 2015, "pdf")
+    assert answer.media_type == "application/pdf"
+    assert answer.headers["content-disposition"].endswith('plan-report-2015.pdf"')
+    assert bytes(answer.body).startswith(b"%PDF-")

@@ -29,10 +29,12 @@ from renkei.core.http import (
     work,
 )
 from renkei.core.models import MAX_ID, Scope
+from renkei.core.pdf import PdfUnavailableError
 from renkei.plan import access, audits, consultation
 from renkei.plan import status as statuses
 from renkei.plan.cli import measure_record
 from renkei.plan.errors import PlanNotFoundError
+from renkei.plan.report import report_response
 
 # a comment's number as printed: 0 is a number too (a consultation may start there)
 CommentNumber = Annotated[int, Path(ge=0, le=MAX_ID)]
@@ -382,11 +384,12 @@ def results(key: str, request: Request) -> dict[str, Any]:
 # --- the report ----------------------------------------------------------------------------
 
 
-@router.get("/report", summary="The yearly evaluation report as HTML (hub staff)",
+@router.get("/report", summary="The yearly evaluation report as HTML or PDF (hub staff)",
             response_class=Response)
 def report(request: Request, year: YearQuery = 2015,
            lang: Annotated[str | None, Query(pattern="^(ja|en)$")] = None,
-           as_of: Instant | None = None) -> Response:
+           as_of: Instant | None = None,
+           format: Annotated[str, Query(pattern="^(html|pdf)$")] = "html") -> Response:
     from renkei.plan.report import render_html
 
     if as_of is not None and as_of.tzinfo is None:
@@ -395,5 +398,7 @@ def report(request: Request, year: YearQuery = 2015,
         access.require_hub_staff(w.principal)
         html = render_html(w.session, year, lang or language(request), now=w.clock.now(),
                            as_of=as_of)
-    return Response(html, media_type="text/html; charset=utf-8", headers={
-        "content-disposition": f'attachment; filename="plan-report-{year}.html"'})
+    try:
+        return report_response(html, year, format)
+    except PdfUnavailableError as error:
+        raise HttpError.of(error, error.status) from None

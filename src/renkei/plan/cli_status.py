@@ -166,12 +166,13 @@ def year_list() -> None:
 
 def report(
     year: Year,
-    out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
+    out: Annotated[Path, typer.Option(
+        "--out", help="The file to write: HTML, or PDF when its name ends in .pdf.")],
     lang: Annotated[str | None, typer.Option("--lang", help="ja or en; default: RENKEI_LANG.")] = None,
     as_of: AsOf = None,
 ) -> None:
-    """The yearly evaluation report as one HTML file: progress by chapter and by responsible
-    body with charts, delayed measures, audit results."""
+    """The yearly evaluation report as one HTML or PDF file: progress by chapter and by
+    responsible body with charts, delayed measures, audit results."""
     from renkei.core.config import load_config
     from renkei.plan.report import render_html
 
@@ -181,5 +182,13 @@ def report(
             _fail(_("--lang is ja or en"), _)
         html = render_html(session, year, language, now=SystemClock().now(),
                            as_of=moment(as_of, _))
-    out.write_text(html, encoding="utf-8")
+    if out.suffix.lower() == ".pdf":
+        from renkei.core.pdf import PdfUnavailableError, html_to_pdf
+
+        try:
+            out.write_bytes(html_to_pdf(html))
+        except PdfUnavailableError as error:
+            _fail(error.translate(_), _)
+    else:
+        out.write_text(html, encoding="utf-8")
     typer.echo(str(out))

@@ -26,6 +26,7 @@ from renkei.console.web import Form, Page, page
 from renkei.core.errors import UserError
 from renkei.core.http import RowId
 from renkei.core.i18n import gettext_noop
+from renkei.core.pdf import PdfUnavailableError
 from renkei.logs import charts
 from renkei.plan import access, board, pages_audits, pages_comments
 from renkei.plan import status as statuses
@@ -41,7 +42,7 @@ from renkei.plan.pages_common import (
     status_of,
     upload,
 )
-from renkei.plan.report import STATUS_COLORS, STATUS_NAMES
+from renkei.plan.report import STATUS_COLORS, STATUS_NAMES, report_response
 
 router = APIRouter(prefix="/plan", include_in_schema=False)
 router.include_router(pages_audits.router)
@@ -228,13 +229,16 @@ def report(request: Request) -> Response:
         require_staff(p)
         year = _year(p)
         lang = line(request.query_params.get("lang"), 2)
+        fmt = "pdf" if request.query_params.get("format") == "pdf" else "html"
         try:
             html = render_html(p.session, year, lang if lang in ("en", "ja") else p.lang,
                                now=p.clock.now())
+            return report_response(html, year, fmt)
         except PlanNotFoundError as error:
             return not_found(p, error)
-    return Response(html, media_type="text/html; charset=utf-8", headers={
-        "content-disposition": f'attachment; filename="plan-report-{year}.html"'})
+        except PdfUnavailableError as error:
+            return p.render("error.html", status=error.status, title=p.t("PDF"),
+                            text=p.message(error))
 
 
 # --- the overview's panel ------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 from sqlalchemy.orm import Session
+from starlette.responses import Response
 
 from renkei.core.i18n import Translate, gettext_noop, translator
 from renkei.logs import charts
@@ -152,3 +153,14 @@ def render_html(session: Session, year: int, lang: str, *, now: datetime,
         outcomes=list(AuditOutcome), outcome_names={o.value: _(n) for o, n in OUTCOME_NAMES.items()},
         campaigns=_audits(session, year),
     )
+
+
+def report_response(html: str, year: int, fmt: str) -> Response:
+    """The report as a download, HTML or PDF, for the API and the console alike."""
+    from renkei.core.pdf import html_to_pdf
+
+    if fmt == "pdf":
+        return Response(html_to_pdf(html), media_type="application/pdf", headers={
+            "content-disposition": f'attachment; filename="plan-report-{year}.pdf"'})
+    return Response(html, media_type="text/html; charset=utf-8", headers={
+        "content-disposition": f'attachment; filename="plan-report-{year}.html"'})
