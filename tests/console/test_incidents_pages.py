@@ -14,7 +14,7 @@ from httpx import Response
 
 import renkei
 from renkei.core import audit, i18n, orgs
-from renkei.core.models import Role
+from renkei.core.models import Role, Scope
 from renkei.core.time import FixedClock
 from renkei.incidents import pages as incident_pages
 from renkei.incidents import service
@@ -196,3 +196,43 @@ def test_durations_read_as_a_person_reads_them() -> None:
     assert incident_pages.duration(t, 59) == "0 min"
     assert incident_pages.duration(t, 3 * 3600 + 120) == "3 h 2 min"
     assert incident_pages.duration(t, 3 * 86400 + 7200) == "3 d 2 h"
+
+
+def test_an_analyst_opens_an_incident_from_a_shared_record(
+        hub: Hub, clients: dict[str, TestClient]) -> None:
+    """The record's page offers it; the form's empty choices take the record's own values."""
+    import uuid
+
+    from renkei.core import members
+    from renkei.core.tlp import Tlp
+    from renkei.sharing import service as sharing
+    from renkei.sharing import taxii
+
+    stix_id = f"indicator--{uuid.uuid4()}"
+    with hub.db.session() as session:
+        the_hub = orgs.require(session, "hub")
+        staff = members.Principal(organisation_id=the_hub.id, organisation_name="hub",
+                                  is_hub=True, communities=frozenset(), role=Role.HUB_ANALYST,
+                                  scopes=frozenset({Scope.READ, Scope.SUBMIT}))
+        bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [{
+            "type": "indicator", "spec_version": "2.1", "id": stix_id,
+            "created": "2026-04-01T08:00:00.000Z", "modified": "2026-04-01T08:00:00.000Z",
+            "name": "C2 server seen by three members", "pattern_type": "stix",
+            "pattern": "[ipv4-addr:value = '203.0.113.78']", "valid_from": "2026-04-01T08:00:00Z",
+            "object_marking_refs": [Tlp.GREEN.marking_id]}]}
+        sharing.publish_direct(session, hub.clock, staff, bundle, taxii.ensure_default_collection(session, hub.clock))
+        session.commit()
+    page = clients["analyst"].get(f"/sharing/objects/{stix_id}")
+    link = f"/incidents/new?source=shared%3A{stix_id}"
+    assert link in page.text
+    assert link not in clients["reader"].get(f"/sharing/objects/{stix_id}").text
+    assert f'name="source" maxlength="600" value="shared:{stix_id}"' in \
+        clients["analyst"].get(link).text
+    number = open_incident(clients["analyst"], title="", severity="", category="", tlp="",
+                           organisations=[], source=f"shared:{stix_id}")
+    shown = clients["analyst"].get(f"/incidents/{number}").text
+    assert "C2 server seen by three members" in shown
+    assert "TLP:GREEN" in shown
+    refused = post(clients["analyst"], "/incidents/new", title="", severity="", category="",
+                   tlp="clear", source=f"shared:{stix_id}")
+    assert refused.status_code == 400  # already an incident, or looser than GREEN: refused

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from renkei.core.models import Role
+from renkei.core.tlp import Tlp
 from renkei.incidents import service
 from renkei.incidents.errors import IncidentError
 from renkei.incidents.service import Caller
@@ -103,3 +104,22 @@ def test_named_recipients_only_for_amber(db_session: Session, world: World) -> N
     with pytest.raises(IncidentError, match="no organisation named"):
         share_indicators(db_session, world.clock, world.staff, amber, recipients=["Nobody"])
     assert readers(db_session, world) == {"hub": 0, "acme": 0, "loner": 0}
+
+
+def test_indicators_of_an_amber_record_stay_where_it_was_shared(db_session: Session,
+                                                                world: World) -> None:
+    """Its readers were chosen by who shared it: sharing its indicators again through the
+    incident would choose them anew (the default collection's communities, say)."""
+    from tests.incidents.test_sources import _publish_indicator
+
+    for level, shared_again in ((Tlp.AMBER, False), (Tlp.AMBER_STRICT, False),
+                                (Tlp.GREEN, True)):
+        stix_id = _publish_indicator(db_session, world, level)
+        incident = service.create(db_session, world.clock, world.staff,
+                                  source=f"shared:{stix_id}", tlp="amber+strict")
+        if shared_again:
+            assert share_indicators(db_session, world.clock, world.staff, incident.id)
+        else:
+            with pytest.raises(IncidentError, match="not shared again") as refused:
+                share_indicators(db_session, world.clock, world.staff, incident.id)
+            assert refused.value.status == 409

@@ -175,6 +175,18 @@ def test_an_incident_from_a_shared_indicator(db_session: Session, world: World) 
     assert service.affected(db_session, world.staff, incident) == ([], 0)
 
 
+def test_an_incident_is_marked_at_least_as_strictly_as_its_record(db_session: Session,
+                                                                 world: World) -> None:
+    stix_id = _publish_indicator(db_session, world, Tlp.AMBER)
+    for looser in ("clear", "green"):
+        with pytest.raises(IncidentError, match="at least as strictly"):
+            service.create(db_session, world.clock, world.staff, source=f"shared:{stix_id}",
+                           tlp=looser)
+    stricter = service.create(db_session, world.clock, world.staff, source=f"shared:{stix_id}",
+                              tlp="amber+strict")
+    assert stricter.tlp == "amber+strict"
+
+
 def test_a_member_cannot_open_incidents_from_records(db_session: Session, world: World) -> None:
     stix_id = _publish_indicator(db_session, world, Tlp.GREEN)  # one acme may read
     for caller in (world.member(world.acme), world.member(world.acme, "read")):

@@ -338,11 +338,19 @@ class Page(PublicPage):
         """A hub administrator: the administration pages are theirs alone."""
         return self.principal.is_hub and self.principal.role is Role.HUB_ADMIN
 
+    @property
+    def opens_incidents(self) -> bool:
+        """The hub's staff who may change things: the records' pages offer them to open an
+        incident from the record (the incidents service checks again)."""
+        return (self.principal.is_hub and Scope.SUBMIT in self.principal.scopes
+                and self.principal.role in (Role.HUB_ADMIN, Role.HUB_ANALYST))
+
     def context(self) -> dict[str, Any]:
         state = console_state(self.request)
         nav = [e for e in state.nav if self.is_admin or not e.admin_only] \
             if self.row.stage == Stage.ACTIVE.value else []
-        return super().context() | {"csrf": self.csrf, "nav": nav, "user": self.user}
+        return super().context() | {"csrf": self.csrf, "nav": nav, "user": self.user,
+                                    "opens_incidents": self.opens_incidents}
 
     def forbid(self, message: str) -> PageExit:
         """A 403 page saying ``message`` (translated), the refusal audited and committed:

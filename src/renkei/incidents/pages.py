@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from starlette.datastructures import FormData
 
-from renkei.console.forms import field, lines_of, record_id, row_id, when_of
+from renkei.console.forms import field, line, lines_of, record_id, row_id, when_of
 from renkei.console.panels import Panel
 from renkei.console.web import Form, Page, answered, page
 from renkei.core import members, orgs
@@ -132,8 +132,7 @@ def _new_form(p: Page, *, error: str = "", values: dict[str, Any] | None = None,
     return p.render(
         "incidents/new.html", status=status, title=p.t("Open an incident"), error=error,
         staff=caller.is_hub_staff, severities=list(Severity), categories=list(Category),
-        levels=list(Tlp), values=values or {"severity": "medium", "category": "other",
-                                            "tlp": Tlp.AMBER.value, "organisations": []},
+        levels=list(Tlp), values=values or {"organisations": []},
         members=[o.name for o in orgs.list_all(p.session) if not o.is_hub]
         if caller.is_hub_staff else [])
 
@@ -142,7 +141,8 @@ def _new_form(p: Page, *, error: str = "", values: dict[str, Any] | None = None,
 def new_form(request: Request) -> Response:
     with page(request) as p:
         p.require_scope(Scope.SUBMIT)
-        return _new_form(p)
+        source = line(request.query_params.get("source"), 600)  # the records' "open" links
+        return _new_form(p, values={"organisations": [], "source": source} if source else None)
 
 
 @router.post("/new")
@@ -157,7 +157,7 @@ def create(request: Request, form: Form) -> Response:
             "detected_at")} | {"organisations": chosen}
         try:
             incident = service.create(
-                p.session, p.clock, caller, title=values["title"],
+                p.session, p.clock, caller, title=values["title"] or None,
                 severity=values["severity"] or None, category=values["category"] or None,
                 organisations=chosen, description=values["description"],
                 tlp=values["tlp"] or None, source=values["source"][:600] or None,

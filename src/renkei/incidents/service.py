@@ -271,6 +271,10 @@ def create(
     chosen_category = parse_category(category) if category else (
         record.category if record else Category.OTHER)
     chosen_tlp = _tlp(tlp) if tlp else (record.tlp if record and record.tlp else Tlp.AMBER)
+    if record is not None and record.tlp is not None and chosen_tlp.rank < record.tlp.rank:
+        raise IncidentError("{source} is TLP:{tlp}; an incident opened from it is marked at "
+                            "least as strictly", source=f"{record.kind.value}:{record.ref}",
+                            tlp=record.tlp.value.upper())
     text = clean_text(description or (record.description if record else ""), TEXT_MAX,
                       "a description")
     affected = organisations_named(session, organisations)

@@ -20,9 +20,11 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
 from renkei.core.tlp import Tlp, marking_definition
 from renkei.incidents.errors import IncidentError
-from renkei.incidents.model import EventKind
+from renkei.incidents.model import EventKind, SourceKind
 from renkei.incidents.service import (
     Caller,
     affected_ids,
@@ -82,6 +84,7 @@ def share_indicators(session: Session, clock: Clock, caller: Caller, incident_id
     level = Tlp(incident.tlp)
     if level is Tlp.RED:
         raise IncidentError("a TLP:RED incident's indicators are not shared", status=409)
+    _refuse_a_restricted_origin(session, incident)
     named = _recipients(session, incident, level, recipients, to_affected)
     rows = indicators(session, incident)
     if not rows:
@@ -101,6 +104,24 @@ def share_indicators(session: Session, clock: Clock, caller: Caller, incident_id
         "recipients": named,
         "published": len(published), "objects": [o["id"] for o in objects][:1000]})
     return published
+
+
+def _refuse_a_restricted_origin(session: Session, incident: Incident) -> None:
+    """An incident opened from a shared object holds that object's indicators: when it was
+    shared under TLP:AMBER or stricter, its readers were chosen by who shared it, and
+    publishing its indicators again would choose them anew (and may reach others). It
+    stays where it was shared; CLEAR and GREEN objects' indicators go out again."""
+    from renkei.sharing.store import SharedObject
+
+    if incident.source_kind != SourceKind.SHARED.value:
+        return
+    marking = session.scalar(select(SharedObject.marking).where(
+        SharedObject.stix_id == incident.source_ref).order_by(SharedObject.id.desc()).limit(1))
+    if marking is not None and Tlp(marking).rank >= Tlp.AMBER.rank:
+        raise IncidentError("incident {id} was opened from {ref}, shared under TLP:{tlp}: its "
+                            "indicators are not shared again; its readers already have them",
+                            status=409, id=incident.id, ref=incident.source_ref[:100],
+                            tlp=Tlp(marking).value.upper())
 
 
 def _recipients(session: Session, incident: Incident, level: Tlp, names: Sequence[str],
