@@ -214,6 +214,37 @@ def _organisation_named(session: Session, username: str) -> int:
     return user.organisation_id if user is not None else -1
 
 
+def _password(session: Session, clock: Clock, username: str, password: str,
+              source: str) -> Principal:
+    """HTTP Basic with a password holds to the console's sign-in rules, or it would be a
+    way round them on the same port: attempts count in the same throttle (429 when it is
+    closed), and a user with a second factor is refused, as a password alone never opens
+    what the console opens only with the code; such a user's programs take an API token.
+    The refusal says no more than a wrong password does."""
+    from renkei.console import throttle  # the one sign-in throttle, shared by both doors
+
+    address = username.strip().lower()[:members.EMAIL_MAX_CHARS]
+    try:
+        attempt = throttle.begin_attempt(session, clock, email=address, source=source)
+    except throttle.Throttled as closed:
+        audit.record(session, clock, action="auth.throttled", actor="anonymous",
+                     target=address, source=source, details={"by": closed.which})
+        session.commit()
+        raise HttpError(429, "too many failed sign-ins lately; try again later",
+                        headers={"Retry-After": str(int(throttle.WINDOW.total_seconds()))},
+                        ) from None
+    principal = members.authenticate_password(session, clock, address, password, source=source)
+    user = session.get_one(User, principal.user_id)
+    if user.totp_enabled_at is not None:
+        audit.record(session, clock, action="auth.failed", actor="anonymous",
+                     target=f"user:{user.id}", source=source,
+                     details={"method": "password", "reason": "second-factor"},
+                     organisation_id=user.organisation_id)
+        raise AuthenticationError
+    throttle.forgive(session, attempt)
+    return principal
+
+
 def authenticate(session: Session, clock: Clock, request: Request) -> Principal:
     """Bearer token, or HTTP Basic with a token or a password; raises AuthenticationError."""
     header = request.headers.get("authorization", "")[:4096]
@@ -228,7 +259,7 @@ def authenticate(session: Session, clock: Clock, request: Request) -> Principal:
                 session, clock, password, source=source,
                 organisation_id=_organisation_named(session, username[:254]) if username
                 else None)
-        return members.authenticate_password(session, clock, username, password, source=source)
+        return _password(session, clock, username, password, source)
     raise HttpError(401, "credentials are required: HTTP Basic or a Bearer token",
                     headers={"WWW-Authenticate": 'Basic realm="renkei"'})
 
