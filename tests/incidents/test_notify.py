@@ -244,3 +244,91 @@ def test_a_signature_with_a_strange_time_is_refused_not_a_crash(header: str) -> 
     from datetime import UTC, datetime
 
     assert not notify.verify_signature("whsec_x", header, b"{}", datetime.now(UTC))
+
+
+class Refusing(Inbox):
+    """A mail server that refuses one address, as a real one refuses an unknown mailbox."""
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          options: list[str]) -> str:
+        if address.startswith("gone@"):
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_one_bad_answer_fails_its_delivery_only(db_session: Session, world: World) -> None:
+    """A webhook answering no HTTP at all and a refused address are recorded and retried;
+    the run goes on to every other contact."""
+    inbox = Refusing()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    garbage = ThreadingHTTPServer(("127.0.0.1", 0), _Garbage)
+    threading.Thread(target=garbage.serve_forever, daemon=True).start()
+    try:
+        local = Caller.local("local:test")
+        settings = SmtpSettings(host="127.0.0.1", port=port, sender="csirt@hub.example")
+        notify.add_webhook(db_session, world.clock, local, "Acme Bank",
+                           f"http://127.0.0.1:{garbage.server_address[1]}/hook")
+        notify.add_contact(db_session, world.clock, local, "Acme Bank", "gone@acme.example")
+        notify.add_contact(db_session, world.clock, local, "Peer Bank", "soc@peer.example")
+        incident_id = incident_for(db_session, world)
+        result = notify.notify(db_session, world.clock, local, incident_id, settings)
+    finally:
+        controller.stop()
+        garbage.shutdown()
+        garbage.server_close()
+    assert (result.sent, result.failed) == (1, 2)
+    assert [m["To"] for m in inbox.messages] == ["soc@peer.example"]
+    incident = service.get(db_session, local, incident_id)
+    states = sorted((r.channel, r.state) for r in notify.notifications(db_session, incident))
+    assert states == [("email", "failed"), ("email", "sent"), ("webhook", "failed")]
+
+
+class _Garbage(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # answers something that is not HTTP
+        self.wfile.write(b"SMTP? no: \x00\x01 garbage\r\n\r\n")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_member_reads_no_other_member_or_address_in_the_events(
+        db_session: Session, world: World, receiver: Receiver) -> None:
+    from renkei.incidents import view
+    from renkei.incidents.model import Sla
+
+    local = Caller.local("local:test")
+    notify.add_webhook(db_session, world.clock, local, "Peer Bank", receiver.url)
+    receiver.status = 500
+    incident_id = incident_for(db_session, world)  # affects Acme Bank and Peer Bank
+    notify.notify(db_session, world.clock, local, incident_id, SmtpSettings())
+    acme = world.member(world.acme)
+    incident = service.get(db_session, acme, incident_id)
+    sla = Sla.default()
+    seen = json.dumps(view.detail(db_session, acme, incident, sla, world.clock.now()),
+                      default=str)
+    assert str(world.peer.id) not in json.dumps(
+        [e["details"] for e in view.detail(db_session, acme, incident, sla,
+                                           world.clock.now())["events"]])
+    assert receiver.url not in seen
+    assert "Peer Bank" not in seen
+    staff = json.dumps(view.detail(db_session, world.staff, incident, sla, world.clock.now()),
+                       default=str)
+    assert '"organisations"' in staff
+    assert '"error"' in staff
+
+
+def test_a_retry_sends_the_same_delivery_id(db_session: Session, world: World,
+                                            receiver: Receiver) -> None:
+    local = Caller.local("local:test")
+    notify.add_webhook(db_session, world.clock, local, "Acme Bank", receiver.url)
+    receiver.status = 503
+    notify.notify(db_session, world.clock, local, incident_for(db_session, world),
+                  SmtpSettings())
+    receiver.status = 204
+    world.clock.at += timedelta(minutes=3)
+    notify.retry(db_session, world.clock, local, SmtpSettings())
+    first, again = (json.loads(body)["delivery"] for _, body in receiver.received)
+    assert first == again, "a receiver drops a delivery it has had"

@@ -23,6 +23,7 @@ import smtplib
 import ssl
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -343,7 +344,8 @@ def _deliver(session: Session, clock: Clock, row: IncidentNotification, smtp: Sm
             assert secret is not None
             post_webhook(row.target, secret, json.dumps(row.payload, ensure_ascii=False)
                          .encode(), now)
-    except (OSError, smtplib.SMTPException, ValueError) as error:
+    except Exception as error:  # whatever a remote server answers (a bad status line, a
+        # TLS fault, a refused address) fails this delivery only: recorded, retried later
         row.state = "failed" if row.attempts < MAX_ATTEMPTS else "gave_up"
         row.last_error = f"{type(error).__name__}: {error}"[:1000]
         row.next_attempt_at = (now + timedelta(minutes=2 ** row.attempts)
@@ -391,7 +393,8 @@ def notify(session: Session, clock: Clock, caller: Caller, incident_id: int,
                     target=contact.email, lang=contact.lang, state="pending",
                     payload={"subject": subject, "body": body}, created_at=clock.now()), None))
         for hook in webhooks_of(session, org.id):
-            payload = {"event": "incident.notification", "organisation": org.name,
+            payload = {"event": "incident.notification", "delivery": str(uuid.uuid4()),
+                       "organisation": org.name,
                        "incident": _summary(incident), "sent_at": clock.now().isoformat()}
             rows.append((IncidentNotification(
                 incident_id=incident.id, organisation_id=org.id, channel="webhook",

@@ -32,6 +32,20 @@ def summary(session: Session, caller: Caller, incident: Incident, sla: Sla,
                     "resolve_by": deadlines.resolve_by, "overdue": list(deadlines.late)}}
 
 
+# What an event records of the other members an incident affects and of their contacts:
+# which organisations, whom a notification went to, why it failed (a refused address).
+STAFF_ONLY_DETAILS = frozenset({"organisations", "organisation", "recipients", "error",
+                                "notification", "target"})
+
+
+def event_details(caller: Caller, details: dict[str, Any]) -> dict[str, Any]:
+    """An event's details as ``caller`` may read them: a member never learns which other
+    members an incident affects, nor their addresses (docs/incidents.md)."""
+    if caller.is_hub_staff:
+        return details
+    return {k: v for k, v in details.items() if k not in STAFF_ONLY_DETAILS}
+
+
 def detail(session: Session, caller: Caller, incident: Incident, sla: Sla,
            now: datetime) -> dict[str, Any]:
     timing = metrics.timings_of(session, [incident])[incident.id]
@@ -40,7 +54,8 @@ def detail(session: Session, caller: Caller, incident: Incident, sla: Sla,
         "timings": {"detect": timing.detect, "acknowledge": timing.acknowledge,
                     "resolve": timing.resolve},
         "events": [{"id": e.id, "at": e.at, "kind": e.kind, "actor": e.actor,
-                    "status": e.status, "note": e.note, "details": e.details}
+                    "status": e.status, "note": e.note,
+                    "details": event_details(caller, e.details)}
                    for e in service.events(session, incident)],
         "tasks": [{"id": t.id, "title": t.title, "created_at": t.created_at,
                    "done_at": t.done_at} for t in service.tasks(session, incident)],
