@@ -90,6 +90,11 @@ def _refuse_second_hub(session: Session) -> None:
         raise OrganisationError("the hub is already {name}", name=repr(existing.name))
 
 
+def by_id(session: Session, organisation_id: int) -> Organisation:
+    """An organisation a row names (a token's, a user's): it exists, as the key says."""
+    return session.get_one(Organisation, organisation_id)
+
+
 def require(session: Session, name: str) -> Organisation:
     org = get_by_name(session, name)
     if org is None:

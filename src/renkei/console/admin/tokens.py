@@ -67,5 +67,5 @@ def revoke(request: Request, form: Form) -> Response:
     with admin_page(request, form) as p:
         token = members.revoke_token(p.session, p.clock, field(form, "key_id", 100),
                                      actor=p.principal.actor, source=p.source)
-        organisation = p.session.get_one(Organisation, token.organisation_id)
+        organisation = orgs.by_id(p.session, token.organisation_id)
         return p.redirect(f"/admin/tokens?org={quote(organisation.name, safe='')}")
