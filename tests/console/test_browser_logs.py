@@ -1,6 +1,7 @@
 """The logs pages as a member uses them, in real headless Chromium: sign in with a password
 and a second factor, upload an access log with attacks, scan it, read its alerts, and see
-the overview's chart (an ``<img>`` of an SVG ``data:`` URI). Skipped like test_browser."""
+the overview's charts (each an ``<img>`` of an SVG ``data:`` URI): its attacks, its
+incidents, the plan. Skipped like test_browser."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from sqlalchemy.orm import Session
 from renkei.core import members, orgs
 from renkei.core.models import Role
 from renkei.core.time import Clock
+from renkei.incidents import service
+from renkei.incidents.service import Caller
 from renkei.logs import upload
 from tests.console.browser import chromium, served, sign_in, watch_csp, with_second_factor
 from tests.console.conftest import PASSWORD
@@ -38,6 +41,8 @@ def hub(tmp_path: Path, empty_database_url: str) -> Iterator[Served]:
         user = members.add_user(session, clock, organisation=member, email=MEMBER,
                                 role=Role.MEMBER_SUBMITTER, password=PASSWORD)
         secrets.append(with_second_factor(user, clock))
+        service.create(session, clock, Caller.local("local:test"), title="Web shell found",
+                       severity="high", organisations=["member"])
 
     warm = tmp_path / "warm.log"  # rules compiled and kernels jitted once per process, here
     warm.write_text(ATTACKS, encoding="utf-8")
@@ -66,10 +71,11 @@ def test_a_member_uploads_a_log_sees_its_alerts_and_the_overview_chart(
     assert "198.51.100.23" in table
     page.click("nav >> text=Overview")
     page.wait_for_selector("#panel-logs")
-    chart = page.locator("#panel-logs img.chart")
-    source = chart.get_attribute("src") or ""
-    assert source.startswith("data:image/svg+xml;base64,")
-    assert base64.b64decode(source.split(",", 1)[1]).startswith(b"<svg")
-    assert chart.evaluate("img => img.complete && img.naturalWidth > 0")
+    for panel in ("logs", "incidents-open", "plan-progress"):  # attacks, incidents, the plan
+        chart = page.locator(f"#panel-{panel} img.chart")
+        source = chart.get_attribute("src") or ""
+        assert source.startswith("data:image/svg+xml;base64,"), panel
+        assert base64.b64decode(source.split(",", 1)[1]).startswith(b"<svg"), panel
+        assert chart.evaluate("img => img.complete && img.naturalWidth > 0"), panel
     assert blocked == []
     page.close()
