@@ -177,7 +177,9 @@ def set_status(body: StatusIn, request: Request) -> dict[str, object]:
 
 
 @router.get("/evidence/{evidence_id}", summary="An evidence file, as an attachment",
-            response_class=Response)
+            response_class=Response, responses={200: {"description": "The file", "content": {
+                "application/octet-stream": {"schema": {"type": "string",
+                                                        "format": "binary"}}}}})
 def evidence_file(evidence_id: RowId, request: Request) -> Response:
     with work(request) as w:
         row = statuses.evidence_file(w.session, evidence_id)
@@ -385,7 +387,9 @@ def results(key: str, request: Request) -> dict[str, Any]:
 
 
 @router.get("/report", summary="The yearly evaluation report as HTML or PDF (hub staff)",
-            response_class=Response)
+            response_class=Response, responses={200: {"description": "The report", "content": {
+                "text/html": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
 def report(request: Request, year: YearQuery = 2015,
            lang: Annotated[str | None, Query(pattern="^(ja|en)$")] = None,
            as_of: Instant | None = None,

@@ -16,8 +16,10 @@ from renkei import __version__
 from renkei.core.http import ERROR_RESPONSES, MAX_REQUEST_BYTES, HttpError, work
 from renkei.core.models import Scope
 from renkei.sharing import taxii
+from renkei.sharing import taxii_schemas as schemas
 from renkei.sharing.policy import Viewer
 from renkei.sharing.taxii import TAXII_MEDIA_TYPE
+from renkei.sharing.taxii_schemas import answers
 
 API_ROOT = "hub"
 
@@ -107,7 +109,7 @@ def _root(api_root: str) -> None:
         raise HttpError(404, "no API root {name}", name=api_root[:100])
 
 
-@router.get("/", summary="TAXII discovery")
+@router.get("/", summary="TAXII discovery", responses=answers(schemas.DISCOVERY))
 def discovery(request: Request, _: Accepts) -> Response:
     with work(request):
         return _json({"title": "renkei TAXII 2.1 server",
@@ -116,7 +118,8 @@ def discovery(request: Request, _: Accepts) -> Response:
                       "api_roots": [f"/taxii2/{API_ROOT}/"]})
 
 
-@router.get("/{api_root}/", summary="API root information")
+@router.get("/{api_root}/", summary="API root information",
+            responses=answers(schemas.API_ROOT))
 def api_root_information(api_root: str, request: Request, _: Accepts) -> Response:
     _root(api_root)
     with work(request):
@@ -124,14 +127,16 @@ def api_root_information(api_root: str, request: Request, _: Accepts) -> Respons
                       "versions": [TAXII_MEDIA_TYPE], "max_content_length": MAX_REQUEST_BYTES})
 
 
-@router.get("/{api_root}/status/{status_id}/", summary="Status of a POST")
+@router.get("/{api_root}/status/{status_id}/", summary="Status of a POST",
+            responses=answers(schemas.STATUS))
 def status(api_root: str, status_id: str, request: Request, _: Accepts) -> Response:
     _root(api_root)
     with work(request) as w:
         return _json(taxii.status_resource(w.session, w.principal, status_id))
 
 
-@router.get("/{api_root}/collections/", summary="Collections")
+@router.get("/{api_root}/collections/", summary="Collections",
+            responses=answers(schemas.COLLECTIONS))
 def collections(api_root: str, request: Request, _: Accepts) -> Response:
     _root(api_root)
     with work(request) as w:
@@ -139,7 +144,8 @@ def collections(api_root: str, request: Request, _: Accepts) -> Response:
         return _json({"collections": [v.resource() for v in views]} if views else {})
 
 
-@router.get("/{api_root}/collections/{collection_id}/", summary="A collection")
+@router.get("/{api_root}/collections/{collection_id}/", summary="A collection",
+            responses=answers(schemas.COLLECTION))
 def collection(api_root: str, collection_id: str, request: Request, _: Accepts) -> Response:
     _root(api_root)
     with work(request) as w:
@@ -147,6 +153,7 @@ def collection(api_root: str, collection_id: str, request: Request, _: Accepts) 
 
 
 @router.get("/{api_root}/collections/{collection_id}/objects/", summary="Objects",
+            responses=answers(schemas.ENVELOPE),
             openapi_extra=_filters(*_PAGED, "match[id]", "match[type]", "match[version]",
                                    "match[spec_version]"))
 def get_objects(api_root: str, collection_id: str, request: Request, _: Accepts) -> Response:
@@ -160,7 +167,8 @@ def get_objects(api_root: str, collection_id: str, request: Request, _: Accepts)
 
 
 @router.post("/{api_root}/collections/{collection_id}/objects/", summary="Add objects",
-             status_code=202, openapi_extra=_ENVELOPE_IN)
+             status_code=202, openapi_extra=_ENVELOPE_IN,
+             responses=answers(schemas.STATUS, 202))
 def add_objects(api_root: str, collection_id: str, request: Request, _: Accepts,
                 body: Annotated[bytes, Depends(taxii_body)]) -> Response:
     _root(api_root)
@@ -171,7 +179,7 @@ def add_objects(api_root: str, collection_id: str, request: Request, _: Accepts,
 
 
 @router.get("/{api_root}/collections/{collection_id}/objects/{object_id}/",
-            summary="An object",
+            summary="An object", responses=answers(schemas.ENVELOPE),
             openapi_extra=_filters(*_PAGED, "match[version]", "match[spec_version]"))
 def get_object(api_root: str, collection_id: str, object_id: str, request: Request,
                _: Accepts) -> Response:
@@ -203,7 +211,8 @@ def delete_object(api_root: str, collection_id: str, object_id: str, request: Re
 
 
 @router.get("/{api_root}/collections/{collection_id}/objects/{object_id}/versions/",
-            summary="Versions of an object", openapi_extra=_filters(*_PAGED, "match[spec_version]"))
+            summary="Versions of an object", responses=answers(schemas.VERSIONS),
+            openapi_extra=_filters(*_PAGED, "match[spec_version]"))
 def get_versions(api_root: str, collection_id: str, object_id: str, request: Request,
                  _: Accepts) -> Response:
     _root(api_root)
@@ -216,6 +225,7 @@ def get_versions(api_root: str, collection_id: str, object_id: str, request: Req
 
 
 @router.get("/{api_root}/collections/{collection_id}/manifest/", summary="Manifest",
+            responses=answers(schemas.MANIFEST),
             openapi_extra=_filters(*_PAGED, "match[id]", "match[type]", "match[version]",
                                    "match[spec_version]"))
 def get_manifest(api_root: str, collection_id: str, request: Request, _: Accepts) -> Response:

@@ -147,7 +147,10 @@ def list_alerts(request: Request, org: str | None = None,
 
 
 @router.get("/feed.{fmt}", summary="Your alerts as a feed: atom, rss or json",
-            response_class=Response)
+            response_class=Response, responses={200: {"description": "The feed", "content": {
+                "application/atom+xml": {"schema": {"type": "string"}},
+                "application/rss+xml": {"schema": {"type": "string"}},
+                "application/feed+json": {"schema": {"type": "object"}}}}})
 def feed(fmt: str, request: Request) -> Response:
     if fmt not in publish.FEED_FORMATS:
         raise HttpError(404, "no feed format {format}", format=fmt[:20])
