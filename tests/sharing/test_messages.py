@@ -26,3 +26,15 @@ def test_every_message_has_japanese(path: Path) -> None:
 
 def test_the_scan_finds_messages() -> None:
     assert "no collection {id}" in templates(PACKAGE / "sharing" / "taxii.py", TEMPLATE_ARG)
+
+
+def test_a_refusal_s_fixed_reason_is_translated_too() -> None:
+    from renkei.sharing.service import REFUSALS, WorkflowError
+
+    ja = i18n.translator("ja")
+    for reason in REFUSALS:
+        shown = WorkflowError("not allowed: {reason}", status=403, reason=reason).translate(ja)
+        assert shown.startswith("許可されていません: ")
+        assert reason not in shown
+    dynamic = WorkflowError("not allowed: {reason}", reason="the submission is published")
+    assert dynamic.translate(ja).endswith("the submission is published")

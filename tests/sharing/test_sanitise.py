@@ -137,3 +137,17 @@ def test_version_like_numbers_are_not_phone_numbers(text: str) -> None:
     result = sanitise({"type": "bundle", "id": "bundle--1", "objects": [note, HUB]},
                       hub_identity=HUB, own=OwnData())
     assert result.changes == []
+
+
+def test_every_change_reads_in_japanese_on_the_console() -> None:
+    """The event keeps the changes in English; the submission's page shows each in the
+    reader's language, so a new wording in ``sanitise`` needs its msgid there too."""
+    from renkei.core.i18n import translator
+    from renkei.sharing.pages import _change_text
+
+    ja = translator("ja")
+    for change in sanitise(submitted(), hub_identity=HUB, own=OWN).changes:
+        where, _, what = change.partition(": ")
+        shown = _change_text(ja, change)
+        assert shown.startswith(f"{where}: ")
+        assert what not in shown, change

@@ -23,7 +23,7 @@ from renkei.console.panels import Panel
 from renkei.console.web import Form, Page, answered, page
 from renkei.core import orgs, tlp
 from renkei.core.errors import UserError
-from renkei.core.i18n import gettext_noop
+from renkei.core.i18n import Translate, gettext_noop
 from renkei.core.models import Role, Scope
 from renkei.core.tlp import Tlp
 from renkei.logs import charts
@@ -183,11 +183,38 @@ def submit(request: Request, form: Form) -> Response:
         return p.redirect(f"/sharing/submissions/{row.id}")
 
 
-def _changes(events: list[Any]) -> list[str]:
-    """What the latest sanitising changed, as its event keeps it."""
+# What sanitising writes after "where: " (``sharing.sanitise``), kept in English in the
+# event, shown in the reader's language.
+_SANITISED = {text: text for text in (
+    gettext_noop("the submitter's identity removed"),
+    gettext_noop("removed, its pattern names the submitter's own host or address"),
+    gettext_noop("created_by_ref replaced by the hub's identity"),
+    gettext_noop("created_by_ref set to the hub's identity"),
+    gettext_noop("object_refs no longer name removed objects"),
+    gettext_noop("the hub's identity added"))}
+_REPLACED = {what: what for what in (
+    gettext_noop("e-mail address"), gettext_noop("phone number"), gettext_noop("staff name"),
+    gettext_noop("internal host name"), gettext_noop("internal address"))}
+
+
+def _change_text(t: Translate, change: str) -> str:
+    where, sep, what = change.partition(": ")
+    if not sep:
+        return change
+    if what in _SANITISED:
+        return f"{where}: {t(what)}"
+    replaced = what.removesuffix(" replaced")
+    if replaced != what and replaced in _REPLACED:
+        return f"{where}: " + t("{what} replaced").format(what=t(replaced))
+    return change
+
+
+def _changes(t: Translate, events: list[Any]) -> list[str]:
+    """What the latest sanitising changed, as its event keeps it, in the reader's language."""
     for event in reversed(events):
         if event.action == "sanitise":
-            return [str(c)[:300] for c in (event.details or {}).get("changes", [])][:200]
+            return [_change_text(t, str(c)[:300])
+                    for c in (event.details or {}).get("changes", [])][:200]
     return []
 
 
@@ -206,7 +233,7 @@ def submission(request: Request, submission_id: int) -> Response:
             "sharing/submission.html", title=p.t("Report {id}").format(id=row.id), row=row,
             events=events, staff=staff, consent=may_consent(p, row),
             original=objects_of(row.original), sanitised=objects_of(row.sanitised),
-            diff=diff, more_diff=more, changes=_changes(events),
+            diff=diff, more_diff=more, changes=_changes(p.t, events),
             organisation=names.get(row.organisation_id, ""),
             recipient_orgs=_named_orgs(p, recipients, names if staff else None),
             # a member sees how many it named; the hub's staff, who they are and whether

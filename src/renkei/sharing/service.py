@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from renkei.core import audit, members, orgs, tlp
 from renkei.core.bulk import insert_many
 from renkei.core.errors import UserError
+from renkei.core.i18n import Translate, gettext_noop
 from renkei.core.members import Principal, require_scope
 from renkei.core.models import Community, Organisation, Role, Scope, User
 from renkei.core.text import is_clean_line
@@ -61,6 +62,20 @@ class WorkflowError(UserError):
     def __init__(self, template: str, *, status: int = 409, **fields: object) -> None:
         self.status = status
         super().__init__(template, **fields)
+
+    def translate(self, translate: Translate) -> str:
+        """A refusal's ``reason`` is a msgid of its own (``REFUSALS``) where it is fixed."""
+        fields = {key: translate(value) if key == "reason" and value in REFUSALS else value
+                  for key, value in self.fields.items()}
+        return translate(self.template).format(**fields) if fields else translate(self.template)
+
+
+# The refusals' fixed reasons, translated when shown (the audit log keeps them in English).
+REFUSALS = frozenset({
+    gettext_noop("only a submitter of the submitting organisation may approve"),
+    gettext_noop("only the hub's staff publish"),
+    gettext_noop("only the hub's staff sanitise"),
+    gettext_noop("only the submitter or the hub's staff may reject")})
 
 
 def _refuse(session: Session, clock: Clock, principal: Principal, submission: Submission | None,
