@@ -226,3 +226,13 @@ def test_every_message_has_japanese(module: object) -> None:
     found = templates(path, {"gettext_noop": 0, "UploadError": 0, "UserError": 0, "t": 0})
     missing = [t for t in found if t not in japanese]
     assert not missing, f"add to src/renkei/logs/locale/ja/logs.po: {missing}"
+
+
+def test_a_burst_s_evidence_reads_in_japanese() -> None:
+    from renkei.core.i18n import translator
+    from renkei.logs.aggregate import BURST_EVIDENCE
+    from renkei.logs.pages import evidence_text
+
+    stored = BURST_EVIDENCE.format(count=13, first=10, window=300)
+    assert evidence_text(translator("ja"), stored) == "ログイン試行 13 回（最初の 10 回が 300 秒以内）"
+    assert evidence_text(translator("ja"), "' OR 1=1 --") == "' OR 1=1 --", "a match is as sent"

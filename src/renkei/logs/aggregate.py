@@ -20,6 +20,10 @@ from renkei.logs.model import Category, Finding, Severity
 
 MAX_TRACKED = 500_000
 
+# A burst's evidence, kept in English with the alert; pages show it translated
+# (``logs.pages.evidence_text``).
+BURST_EVIDENCE = gettext_noop("{count} login attempts, the first {first} within {window} s")
+
 
 @dataclass
 class Thresholds:
@@ -265,7 +269,9 @@ class BruteForce:
         burst = state.burst
         assert burst is not None
         burst.count += 1
-        burst.fragment = f"{burst.count} login attempts, the first {self.thresholds.login_attempts} within {self.thresholds.login_window_s} s"
+        burst.fragment = BURST_EVIDENCE.format(count=burst.count,
+                                               first=self.thresholds.login_attempts,
+                                               window=self.thresholds.login_window_s)
         state.codes[code] += 1
         if code in (401, 403):
             state.refusals += 1

@@ -8,6 +8,7 @@ organisation's alert or log is answered as if it did not exist.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,9 +24,10 @@ from renkei.console.web import Form, Page, page
 from renkei.core import orgs
 from renkei.core.errors import UserError
 from renkei.core.http import MAX_ID, RowId
-from renkei.core.i18n import gettext_noop
+from renkei.core.i18n import Translate, gettext_noop
 from renkei.core.text import visible
 from renkei.logs import page_charts, reads, report, upload
+from renkei.logs.aggregate import BURST_EVIDENCE
 from renkei.logs.model import Category
 
 router = APIRouter(prefix="/logs", include_in_schema=False)
@@ -131,6 +133,22 @@ def alerts(request: Request, category: str = Query("", max_length=40),
             following=link(found.page + 1) if found.more else "", visible=visible)
 
 
+# Where in a request a rule matched, as the alert records it.
+FIELD_NAMES = {"target": gettext_noop("request target"), "referer": gettext_noop("referer"),
+               "ua": gettext_noop("user agent")}
+_BURST = re.compile(r"(\d+) login attempts, the first (\d+) within (\d+) s")
+
+
+def evidence_text(t: Translate, fragment: str) -> str:
+    """A burst's evidence (``aggregate.BURST_EVIDENCE``) in the reader's language; what a
+    rule matched is the request's own text, shown as it is."""
+    burst = _BURST.fullmatch(fragment)
+    if burst is None:
+        return fragment
+    count, first, window = burst.groups()
+    return t(BURST_EVIDENCE).format(count=count, first=first, window=window)
+
+
 @router.get("/alerts/{alert_id}")
 def alert(request: Request, alert_id: RowId) -> Response:
     with page(request) as p:
@@ -145,6 +163,8 @@ def alert(request: Request, alert_id: RowId) -> Response:
             category=page_charts.category_name(found.category, p.t),
             severity=page_charts.severity_name(found.severity, p.t),
             outcome=p.t(report.OUTCOME_NAMES[found.succeeded]), visible=visible,
+            field_name=p.t(FIELD_NAMES[found.field]) if found.field in FIELD_NAMES
+            else found.field, evidence=evidence_text(p.t, found.fragment),
             organisation=_names(p).get(found.organisation_id or 0, "")
             if scope == reads.ALL else "")
 
