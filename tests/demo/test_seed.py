@@ -143,6 +143,10 @@ def test_plan_year_audit_and_consultation(seeded: Seeded) -> None:
         assert len({s.status for s in kept}) >= 4
         campaign = audits.get_campaign(session, CAMPAIGN.format(year=year))
         assert len(audits.assessments(session, campaign)) == len(MEMBERS)
+        compared = audits.compare(session, CAMPAIGN.format(year=year - 1),
+                                  CAMPAIGN.format(year=year), MEMBERS[0].name)
+        trends = {row.trend for row in compared}
+        assert {"improved", "worsened"} <= trends, "last year's campaign differs"
         assert consultation.comments(session, CONSULTATION.format(year=year))
 
 

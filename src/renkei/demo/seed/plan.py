@@ -1,5 +1,6 @@
 """The demo's fiscal year of the plan: started from the shipped 2015 plan, measure
-statuses over the month, an audit campaign of every member, and a public consultation."""
+statuses over the month, this and last year's audit campaigns of every member, and a public
+consultation."""
 
 from __future__ import annotations
 
@@ -27,22 +28,26 @@ def _statuses(ctx: Context, year: int, actor: str) -> int:
 
 
 def _audit(ctx: Context, year: int, actor: str) -> None:
+    """This year's campaign and last year's, so each member's results compare year on
+    year (last year's outcomes are another member's pattern: some better, some worse)."""
     with ctx.database.session() as session:
         path = shipped_frameworks()[0]
-        framework, _new = audits.load_framework(session, ctx.at(27), path.read_bytes(),
+        framework, _new = audits.load_framework(session, ctx.at(28), path.read_bytes(),
                                                 path.name, actor=actor, source=SOURCE)
-        name = data.CAMPAIGN.format(year=year)
-        campaign = audits.create_campaign(session, ctx.at(26), name, framework.key, year,
-                                          title=f"FY{year} baseline audit (demo)",
-                                          organisations=[m.name for m in MEMBERS],
-                                          actor=actor, source=SOURCE)
         refs = [r.ref for r in audits.requirements(session, framework.id) if not r.is_group]
-        for index, member in enumerate(MEMBERS):
-            assessment = audits.get_assessment(session, campaign.name, member.name)
-            for ref, outcome in data.audit_results(refs, index):
-                audits.record_result(session, ctx.at(20 - 3 * index), assessment, ref, outcome,
-                                     evidence="Interview and document review (demo).",
-                                     actor=actor, source=SOURCE)
+        for campaign_year, days, shift in ((year - 1, 27, 2), (year, 26, 0)):
+            name = data.CAMPAIGN.format(year=campaign_year)
+            campaign = audits.create_campaign(
+                session, ctx.at(days), name, framework.key, campaign_year,
+                title=f"FY{campaign_year} baseline audit (demo)",
+                organisations=[m.name for m in MEMBERS], actor=actor, source=SOURCE)
+            for index, member in enumerate(MEMBERS):
+                assessment = audits.get_assessment(session, campaign.name, member.name)
+                for ref, outcome in data.audit_results(refs, index + shift):
+                    when = ctx.at(20 - 3 * index) if shift == 0 else ctx.at(26.5 - index / 2)
+                    audits.record_result(session, when, assessment, ref, outcome,
+                                         evidence="Interview and document review (demo).",
+                                         actor=actor, source=SOURCE)
 
 
 def _consultation(ctx: Context, year: int, drafter: str, approver: str) -> None:
