@@ -18,6 +18,7 @@ from renkei.core.config import Config, load_config
 from renkei.core.db import Database
 from renkei.core.time import Clock, SystemClock
 from renkei.incidents import api as incidents_api
+from renkei.logs import api as logs_api
 from renkei.logs import upload
 from renkei.plan import api as plan_api
 from renkei.sensors import api as sensors_api
@@ -60,6 +61,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None,
                   description="The hub's REST API and TAXII 2.1 server.")
     app.state.renkei = http.AppState(db=database, clock=clock)
     app.state.vuln_index = IndexHolder(database)  # built on the first match, kept current
+    app.state.smtp = config.smtp  # incident notifications sent from the API and console
     app.add_exception_handler(http.HttpError, http.on_http_error)
     app.add_exception_handler(StarletteHTTPException, http.on_starlette_error)
     app.add_exception_handler(RequestValidationError, http.on_validation_error)
@@ -70,6 +72,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None,
     app.include_router(sensors_api.router)
     app.include_router(plan_api.router)
     app.include_router(incidents_api.router)
+    app.include_router(logs_api.router)
     console_routes.mount(app, secure_cookies=secure_cookies,
                          public_origin=config.public_origin or None)
     app.add_middleware(http.Guard, larger={"/api/v1/vulns/": vulns_api.MAX_INVENTORY_BYTES},

@@ -236,3 +236,13 @@ def test_an_analyst_opens_an_incident_from_a_shared_record(
     refused = post(clients["analyst"], "/incidents/new", title="", severity="", category="",
                    tlp="clear", source=f"shared:{stix_id}")
     assert refused.status_code == 400  # already an incident, or looser than GREEN: refused
+
+
+def test_staff_notify_from_the_page_and_members_may_not(clients: dict[str, TestClient]) -> None:
+    number = open_incident(clients["analyst"])
+    page = clients["analyst"].get(f"/incidents/{number}").text
+    assert f'action="/incidents/{number}/notify"' in page
+    assert f'action="/incidents/{number}/notify"' not in clients["submitter"].get(
+        f"/incidents/{number}").text
+    assert post(clients["analyst"], f"/incidents/{number}/notify").status_code == 303
+    assert post(clients["submitter"], f"/incidents/{number}/notify").status_code == 403

@@ -133,3 +133,25 @@ def test_incident_ids_are_still_routes_of_their_own(hub: Hub) -> None:
     assert hub.call("hub", "GET", f"/{made.json()['id']}").json()["title"] == "Phishing"
     assert hub.call("hub", "GET", "/contacts").json() == []
     assert hub.call("hub", "DELETE", "/contacts/0").status_code == 400
+
+
+def test_the_hub_notifies_the_affected_members_from_the_api(hub: Hub) -> None:
+    """A real local receiver gets the signed webhook; a member may not notify anyone."""
+    from tests.incidents.test_notify import Receiver
+
+    receiver = Receiver()
+    try:
+        hook = hub.call("hub", "POST", "/webhooks", {"organisation": "Acme Bank",
+                                                     "url": receiver.url})
+        assert hook.status_code == 201, hook.text
+        opened = hub.call("hub", "POST", "", {"title": "Phishing", "organisations": ["Acme Bank"]})
+        number = opened.json()["id"]
+        assert hub.call("acme", "POST", f"/{number}/notify").status_code == 403
+        told = hub.call("hub", "POST", f"/{number}/notify")
+        assert told.status_code == 200, told.text
+        assert told.json() == {"sent": 1, "failed": 0, "email_configured": False}
+        assert len(receiver.received) == 1
+        events = hub.call("hub", "GET", f"/{number}").json()["events"]
+        assert events[-1]["kind"] == "notified"
+    finally:
+        receiver.close()

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from renkei.core.config import load_config
+from renkei.core.config import SmtpSettings, load_config
 from renkei.core.http import ERROR_RESPONSES, Body, Instant, RowId, work
 from renkei.core.models import Scope
 from renkei.incidents import metrics, notify_api, service, view
@@ -285,6 +285,31 @@ def link_evidence(incident_id: RowId, body: EvidenceIn, request: Request) -> Lin
                                      incident_id, body.kind, body.ref)
         return LinkOut(kind=link.kind, ref=link.ref, origin=link.origin,
                        linked_at=link.linked_at)
+
+
+class NotifyOut(BaseModel):
+    sent: int = Field(description="Messages and webhook calls delivered")
+    failed: int = Field(description="Recorded as failed; `renkei incidents notify-retry` "
+                                    "tries them again")
+    email_configured: bool = Field(description="False: no SMTP server, so no e-mail was sent")
+
+
+def smtp_of(request: Request) -> SmtpSettings:
+    """The app's SMTP settings (``create_app``'s configuration)."""
+    found: SmtpSettings | None = getattr(request.app.state, "smtp", None)
+    return found if found is not None else load_config().smtp
+
+
+@router.post("/{incident_id}/notify", summary="Tell the affected members now: their contacts "
+             "by e-mail, their webhooks signed (the hub's staff)", response_model=NotifyOut)
+def notify_members(incident_id: RowId, request: Request) -> NotifyOut:
+    from renkei.incidents import notify
+
+    with work(request, Scope.SUBMIT) as w:
+        result = notify.notify(w.session, w.clock, Caller.of(w.principal, w.source),
+                               incident_id, smtp_of(request))
+        return NotifyOut(sent=result.sent, failed=result.failed,
+                         email_configured=result.email_configured)
 
 
 @router.post("/{incident_id}/share", summary="Share the incident's indicators as STIX under "

@@ -28,7 +28,7 @@ from renkei.core.i18n import Translate, gettext_noop
 from renkei.core.models import Scope
 from renkei.core.tlp import Tlp
 from renkei.incidents import metrics, reads, service, view
-from renkei.incidents.api import sla_of
+from renkei.incidents.api import sla_of, smtp_of
 from renkei.incidents.model import (
     INDICATOR_TYPES,
     MOVES,
@@ -268,6 +268,16 @@ def add_indicator(request: Request, incident_id: int, form: Form) -> Response:
 def link_evidence(request: Request, incident_id: int, form: Form) -> Response:
     return _act(request, form, incident_id, "links", lambda p, c, n: service.link_evidence(
         p.session, p.clock, c, n, field(form, "kind", 40), field(form, "ref", 2_000)))
+
+
+@router.post("/{incident_id}/notify")
+def notify_members(request: Request, incident_id: int, form: Form) -> Response:
+    """E-mail and signed webhooks to the affected members now (the hub's staff); each
+    delivery is on the timeline as notified or notify_failed."""
+    from renkei.incidents import notify
+
+    return _act(request, form, incident_id, "timeline", lambda p, c, n: notify.notify(
+        p.session, p.clock, c, n, smtp_of(request)))
 
 
 @router.post("/{incident_id}/share")
