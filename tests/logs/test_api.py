@@ -14,27 +14,13 @@ import pytest
 import renkei
 from renkei.core import i18n
 from renkei.logs import api as logs_api
+from tests.console.test_logs_pages import ATTACKS, line  # the console's upload test's log
 from tests.hub_fixtures import ApiHub, api_client, seed_hub
 from tests.message_templates import templates
 
 TOKENS = {"hub": "read,submit", "acme": "read,submit", "peer": "read,submit",
           "acme-reader": "read"}
 BASE = "/api/v1/logs"
-
-
-def line(target: str, *, src: str = "198.51.100.23", status: int = 200, size: int = 1234,
-         when: str = "10/Mar/2026:13:55:36 +0900") -> str:
-    return f'{src} - - [{when}] "GET {target} HTTP/1.1" {status} {size} "-" "Mozilla/5.0"'
-
-
-# as the console's upload test: one SQL injection, one XSS, one traversal, two clean lines
-ATTACKS = "\n".join([
-    line("/index.html", src="192.0.2.1"),
-    line("/item.php?id=1%27%20UNION%20SELECT%20password%20FROM%20users--"),
-    line("/search?q=%3Cscript%3Ealert(1)%3C/script%3E", when="11/Mar/2026:01:00:00 +0900"),
-    line("/download?file=../../../../etc/passwd", size=2400),
-    line("/about.html", src="192.0.2.1"),
-]) + "\n"
 
 
 class Hub(ApiHub):
