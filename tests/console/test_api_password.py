@@ -39,3 +39,12 @@ def test_wrong_passwords_close_both_doors(hub: Hub) -> None:
     assert refused.status_code == 400, "the console's door is closed too"
     hub.tick(int(throttle.WINDOW.total_seconds()) + 1)
     assert whoami(hub, email) == 200
+
+
+def test_a_right_password_on_a_request_that_fails_later_is_no_failure(hub: Hub) -> None:
+    """The forgiving is committed at once: a 404 after sign-in must not count."""
+    email = hub.add_user("member", Role.MEMBER_READER)
+    for _ in range(throttle.MAX_PER_ACCOUNT_AND_SOURCE + 1):
+        missing = hub.client().get("/api/v1/incidents/999999", headers=basic(email, PASSWORD))
+        assert missing.status_code == 404
+    assert whoami(hub, email) == 200

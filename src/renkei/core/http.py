@@ -242,6 +242,7 @@ def _password(session: Session, clock: Clock, username: str, password: str,
                      organisation_id=user.organisation_id)
         raise AuthenticationError
     throttle.forgive(session, attempt)
+    session.commit()  # as the console does: a request that fails later keeps the forgiving
     return principal
 
 
