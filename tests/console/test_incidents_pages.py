@@ -233,9 +233,10 @@ def test_an_analyst_opens_an_incident_from_a_shared_record(
     shown = clients["analyst"].get(f"/incidents/{number}").text
     assert "C2 server seen by three members" in shown
     assert "TLP:GREEN" in shown
-    refused = post(clients["analyst"], "/incidents/new", title="", severity="", category="",
-                   tlp="clear", source=f"shared:{stix_id}")
-    assert refused.status_code == 400  # already an incident, or looser than GREEN: refused
+    again = post(clients["analyst"], "/incidents/new", title="", severity="", category="",
+                 tlp="", source=f"shared:{stix_id}")
+    assert again.status_code == 400
+    assert f"is already incident {number}" in again.text, "a record opens one incident"
 
 
 def test_staff_notify_from_the_page_and_members_may_not(clients: dict[str, TestClient]) -> None:

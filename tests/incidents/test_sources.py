@@ -272,3 +272,18 @@ def test_malformed_sources_are_refused(db_session: Session, world: World, source
 ])
 def test_simple_patterns_give_an_indicator(pattern: str, found: tuple[str, str] | None) -> None:
     assert pattern_indicator(pattern) == found
+
+
+def test_an_incident_from_a_shared_object_affects_only_its_readers(db_session: Session,
+                                                                   world: World) -> None:
+    """A TLP:AMBER+STRICT object is the hub's staff's only: naming a member as affected
+    would show that member what the object says."""
+    stix_id = _publish_indicator(db_session, world, Tlp.AMBER_STRICT)
+    with pytest.raises(IncidentError, match="may not read") as refused:
+        service.create(db_session, world.clock, world.staff, source=f"shared:{stix_id}",
+                       organisations=["Acme Bank"])
+    assert "Acme Bank" in str(refused.value)
+    green = _publish_indicator(db_session, world, Tlp.GREEN)  # one Acme reads
+    opened = service.create(db_session, world.clock, world.staff, source=f"shared:{green}",
+                            organisations=["Acme Bank"])
+    assert service.affected(db_session, world.staff, opened)[0] == ["Acme Bank"]

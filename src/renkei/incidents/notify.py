@@ -24,6 +24,7 @@ import ssl
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -38,6 +39,7 @@ from renkei.core import audit, members
 from renkei.core.config import SmtpSettings
 from renkei.core.i18n import gettext_noop, translator
 from renkei.core.models import Organisation
+from renkei.core.text import visible
 from renkei.core.time import Clock
 from renkei.core.tlp import Tlp
 from renkei.incidents.errors import IncidentError
@@ -347,7 +349,8 @@ def _deliver(session: Session, clock: Clock, row: IncidentNotification, smtp: Sm
     except Exception as error:  # whatever a remote server answers (a bad status line, a
         # TLS fault, a refused address) fails this delivery only: recorded, retried later
         row.state = "failed" if row.attempts < MAX_ATTEMPTS else "gave_up"
-        row.last_error = f"{type(error).__name__}: {error}"[:1000]
+        # the remote party's words, NULs and escapes included: kept as one visible line
+        row.last_error = visible(f"{type(error).__name__}: {error}")[:1000]
         row.next_attempt_at = (now + timedelta(minutes=2 ** row.attempts)
                                if row.state == "failed" else None)
         session.flush()
@@ -381,7 +384,7 @@ def notify(session: Session, clock: Clock, caller: Caller, incident_id: int,
     if not org_ids:
         raise NotifyError("incident {id} affects no member organisation: nobody to notify",
                           status=409, id=incident.id)
-    sent = failed = 0
+    planned: list[tuple[IncidentNotification, str | None]] = []
     for org in session.scalars(select(Organisation).where(Organisation.id.in_(org_ids))
                                .order_by(Organisation.name)):
         rows: list[tuple[IncidentNotification, str | None]] = []
@@ -400,13 +403,24 @@ def notify(session: Session, clock: Clock, caller: Caller, incident_id: int,
                 incident_id=incident.id, organisation_id=org.id, channel="webhook",
                 target=hook.url, webhook_id=hook.id, state="pending", payload=payload,
                 created_at=clock.now()), hook.secret))
-        for row, secret in rows:
-            session.add(row)
-            session.flush()
-            ok = _deliver(session, clock, row, smtp, secret)
-            _record(session, clock, caller, incident, row, ok)
-            sent, failed = sent + ok, failed + (not ok)
-    return NotifyResult(sent, failed, bool(smtp.host))
+        planned.extend(rows)
+    session.add_all(row for row, _secret in planned)
+    _deliver_each(session, clock, caller, planned, smtp, lambda _row: incident)
+    sent = sum(row.state == "sent" for row, _secret in planned)
+    return NotifyResult(sent, len(planned) - sent, bool(smtp.host))
+
+
+def _deliver_each(session: Session, clock: Clock, caller: Caller,
+                  planned: list[tuple[IncidentNotification, str | None]], smtp: SmtpSettings,
+                  incident_of: Callable[[IncidentNotification], Incident]) -> None:
+    """Commit what is planned, then deliver one at a time, committing each outcome: the
+    notifications are on record before anything leaves, and no write lock is held while a
+    remote server takes its time (on SQLite every other writer would wait for it)."""
+    session.commit()
+    for row, secret in planned:
+        ok = _deliver(session, clock, row, smtp, secret)
+        _record(session, clock, caller, incident_of(row), row, ok)
+        session.commit()
 
 
 def retry(session: Session, clock: Clock, caller: Caller, smtp: SmtpSettings) -> NotifyResult:
@@ -416,18 +430,19 @@ def retry(session: Session, clock: Clock, caller: Caller, smtp: SmtpSettings) ->
     due = list(session.scalars(select(IncidentNotification).where(
         IncidentNotification.state == "failed",
         IncidentNotification.next_attempt_at <= clock.now()).order_by(IncidentNotification.id)))
-    sent = failed = 0
+    planned: list[tuple[IncidentNotification, str | None]] = []
     for row in due:
         if row.channel == "email" and not smtp.host:
             continue
         hook = session.get(IncidentWebhook, row.webhook_id) if row.webhook_id else None
         if row.channel == "webhook" and (hook is None or hook.disabled_at is not None):
             continue
-        ok = _deliver(session, clock, row, smtp, hook.secret if hook else None)
-        incident = session.get_one(Incident, row.incident_id)
-        _record(session, clock, caller, incident, row, ok)
-        sent, failed = sent + ok, failed + (not ok)
-    return NotifyResult(sent, failed, bool(smtp.host))
+        planned.append((row, hook.secret if hook else None))
+    incidents = {row.incident_id: session.get_one(Incident, row.incident_id)
+                 for row, _secret in planned}
+    _deliver_each(session, clock, caller, planned, smtp, lambda row: incidents[row.incident_id])
+    sent = sum(row.state == "sent" for row, _secret in planned)
+    return NotifyResult(sent, len(planned) - sent, bool(smtp.host))
 
 
 def notifications(session: Session, incident: Incident) -> list[IncidentNotification]:

@@ -42,7 +42,7 @@ from renkei.incidents.model import (
     needs_note,
     normalise_indicator,
 )
-from renkei.incidents.sources import SourceRecord, lookup, parse_source
+from renkei.incidents.sources import SourceRecord, lookup, parse_source, unable_to_read
 from renkei.incidents.store import (
     REF_MAX,
     TEXT_MAX,
@@ -282,6 +282,12 @@ def create(
         known = {o.id for o in affected}
         affected += [session.get_one(Organisation, i) for i in record.organisation_ids
                      if i not in known]
+    if record is not None and record.kind is SourceKind.SHARED:
+        unable = unable_to_read(session, record.ref, affected)
+        if unable:
+            raise IncidentError("{names} may not read {source} under its TLP: an incident "
+                                "opened from it cannot affect them", names=", ".join(unable),
+                                source=f"shared:{record.ref}"[:120])
     if not caller.is_hub_staff:
         if any(o.id != caller.organisation_id for o in affected):
             raise refuse(session, clock, caller, "create", None,

@@ -19,6 +19,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from renkei.core import orgs
+from renkei.core.models import Organisation
 from renkei.core.text import visible
 from renkei.core.tlp import Tlp
 from renkei.incidents.errors import IncidentError
@@ -184,12 +186,30 @@ def _shared(session: Session, stix_id: str, viewer: Viewer) -> SourceRecord:
         indicators=(found,) if found else ())
 
 
+def unable_to_read(session: Session, stix_id: str,
+                   organisations: list[Organisation]) -> list[str]:
+    """The organisations whose members the sharing policy does not let read the shared
+    object: an incident opened from it must not tell them what it says. An organisation
+    counts as its readers without a user, so an object named for certain people only is
+    unreadable to every organisation."""
+    from renkei.core.models import Role
+    from renkei.sharing.store import visible_objects
+
+    refused = []
+    for organisation in organisations:
+        viewer = Viewer(user_id=None, org_id=organisation.id, role=Role.MEMBER_READER,
+                        communities=orgs.community_ids_of(session, organisation.id),
+                        is_hub=False)
+        if not visible_objects(session, viewer, stix_id=stix_id[:100], limit=1):
+            refused.append(organisation.name)
+    return refused
+
+
 _SENSORS_CATEGORY = {"scanner": Category.INFORMATION_GATHERING,
                      "backscatter": Category.AVAILABILITY}
 
 
 def _sensors_finding(session: Session, number: int, ref: str) -> SourceRecord:
-    from renkei.core import orgs
     from renkei.sensors.lookup import finding_by_id
 
     finding = finding_by_id(session, number)
