@@ -230,9 +230,11 @@ def test_every_message_has_japanese(module: object) -> None:
 
 def test_a_burst_s_evidence_reads_in_japanese() -> None:
     from renkei.core.i18n import translator
-    from renkei.logs.aggregate import BURST_EVIDENCE
+    from renkei.logs.aggregate import BURST_EVIDENCE, BURST_RULE
     from renkei.logs.pages import evidence_text
 
     stored = BURST_EVIDENCE.format(count=13, first=10, window=300)
-    assert evidence_text(translator("ja"), stored) == "ログイン試行 13 回（最初の 10 回が 300 秒以内）"
-    assert evidence_text(translator("ja"), "' OR 1=1 --") == "' OR 1=1 --", "a match is as sent"
+    ja = translator("ja")
+    assert evidence_text(ja, BURST_RULE, stored) == "ログイン試行 13 回（最初の 10 回が 300 秒以内）"
+    assert evidence_text(ja, "RK-SQLI-1", stored) == stored, "a request's text is as sent"
+    assert evidence_text(ja, "RK-SQLI-1", "' OR 1=1 --") == "' OR 1=1 --"

@@ -1,5 +1,5 @@
 """The history tables refuse UPDATE and DELETE in the database itself (migration 0012), for
-code that goes round the models too: raw SQL, a bulk statement, a cascade."""
+code that goes round the models too: raw SQL, a cascade from a deleted parent."""
 
 from __future__ import annotations
 
@@ -39,3 +39,19 @@ def test_every_history_table_has_its_guard(db_session: Session, table: str) -> N
             "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :table"),
             {"table": table}).all()
         assert {f"{table}_no_update", f"{table}_no_delete"} <= set(found)
+
+
+def test_deleting_an_incident_cannot_take_its_events_along(db_session: Session,
+                                                           clock: FixedClock) -> None:
+    from renkei.core import orgs
+    from renkei.incidents import service
+    from renkei.incidents.service import Caller
+
+    orgs.add(db_session, clock, "Hub", hub=True)
+    orgs.add(db_session, clock, "Acme Bank")
+    incident = service.create(db_session, clock, Caller.local("local:test"), title="Phishing",
+                              organisations=["Acme Bank"])
+    db_session.flush()
+    with pytest.raises(DBAPIError, match="history"), db_session.begin_nested():
+        db_session.execute(text("DELETE FROM incidents WHERE id = :id"), {"id": incident.id})
+    assert db_session.scalar(text("SELECT count(*) FROM incident_events")) == 1

@@ -47,7 +47,8 @@ def test_a_page_of_japanese_and_english_becomes_a_pdf() -> None:
 
 
 def test_nothing_outside_the_document_is_fetched(asked: tuple[str, list[str]],
-                                                 tmp_path: Path) -> None:
+                                                 tmp_path: Path,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
     base, paths = asked
     secret = tmp_path / "secret.css"
     secret.write_text("body { color: red }")
@@ -59,3 +60,5 @@ def test_nothing_outside_the_document_is_fetched(asked: tuple[str, list[str]],
     document = html_to_pdf(html)
     assert document.startswith(b"%PDF-")
     assert paths == [], "the PDF maker fetched what the document only names"
+    refused = " ".join(r.getMessage() for r in caplog.records)
+    assert f"file://{secret}" in refused, "the file on disk was refused, not read"

@@ -20,6 +20,7 @@ class PdfUnavailableError(UserError):
 
 
 def html_to_pdf(html: str) -> bytes:
+    """The document laid out as PDF; only ``data:`` URLs are read, nothing is fetched."""
     try:
         from weasyprint import HTML
         from weasyprint.urls import URLFetcher

@@ -23,6 +23,7 @@ MAX_TRACKED = 500_000
 # A burst's evidence, kept in English with the alert; pages show it translated
 # (``logs.pages.evidence_text``).
 BURST_EVIDENCE = gettext_noop("{count} login attempts, the first {first} within {window} s")
+BURST_RULE = "RK-AGG-BRUTE-FORCE"
 
 
 @dataclass
@@ -250,7 +251,7 @@ class BruteForce:
                      if moment is not None and moment.tzinfo is not None else moment)
             finding = Finding(
                 file=self.path, line=first_line, category=Category.BRUTE_FORCE,
-                rule="RK-AGG-BRUTE-FORCE", severity=Severity.HIGH,
+                rule=BURST_RULE, severity=Severity.HIGH,
                 src=block.text(line, kernels.SRC), time=start,
                 method=block.text(line, kernels.METHOD), target=block.text(line, kernels.TARGET)[:2048],
                 status=code, size=None, user_agent=block.text(line, kernels.UA)[:512],

@@ -27,7 +27,7 @@ from renkei.core.http import MAX_ID, RowId
 from renkei.core.i18n import Translate, gettext_noop
 from renkei.core.text import visible
 from renkei.logs import page_charts, reads, report, upload
-from renkei.logs.aggregate import BURST_EVIDENCE
+from renkei.logs.aggregate import BURST_EVIDENCE, BURST_RULE
 from renkei.logs.model import Category
 
 router = APIRouter(prefix="/logs", include_in_schema=False)
@@ -139,10 +139,10 @@ FIELD_NAMES = {"target": gettext_noop("request target"), "referer": gettext_noop
 _BURST = re.compile(r"(\d+) login attempts, the first (\d+) within (\d+) s")
 
 
-def evidence_text(t: Translate, fragment: str) -> str:
+def evidence_text(t: Translate, rule: str, fragment: str) -> str:
     """A burst's evidence (``aggregate.BURST_EVIDENCE``) in the reader's language; what a
     rule matched is the request's own text, shown as it is."""
-    burst = _BURST.fullmatch(fragment)
+    burst = _BURST.fullmatch(fragment) if rule == BURST_RULE else None
     if burst is None:
         return fragment
     count, first, window = burst.groups()
@@ -164,7 +164,7 @@ def alert(request: Request, alert_id: RowId) -> Response:
             severity=page_charts.severity_name(found.severity, p.t),
             outcome=p.t(report.OUTCOME_NAMES[found.succeeded]), visible=visible,
             field_name=p.t(FIELD_NAMES[found.field]) if found.field in FIELD_NAMES
-            else found.field, evidence=evidence_text(p.t, found.fragment),
+            else found.field, evidence=evidence_text(p.t, found.rule, found.fragment),
             organisation=_names(p).get(found.organisation_id or 0, "")
             if scope == reads.ALL else "")
 

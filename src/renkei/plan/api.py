@@ -393,7 +393,8 @@ def results(key: str, request: Request) -> dict[str, Any]:
 def report(request: Request, year: YearQuery = 2015,
            lang: Annotated[str | None, Query(pattern="^(ja|en)$")] = None,
            as_of: Instant | None = None,
-           format: Annotated[str, Query(pattern="^(html|pdf)$")] = "html") -> Response:
+           fmt: Annotated[str, Query(alias="format", pattern="^(html|pdf)$")] = "html",
+           ) -> Response:
     from renkei.plan.report import render_html
 
     if as_of is not None and as_of.tzinfo is None:
@@ -403,6 +404,6 @@ def report(request: Request, year: YearQuery = 2015,
         html = render_html(w.session, year, lang or language(request), now=w.clock.now(),
                            as_of=as_of)
     try:
-        return report_response(html, year, format)
+        return report_response(html, year, fmt)
     except PdfUnavailableError as error:
         raise HttpError.of(error, error.status) from None
