@@ -20,8 +20,6 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from renkei.core.tlp import Tlp, marking_definition
 from renkei.incidents.errors import IncidentError
 from renkei.incidents.model import EventKind, SourceKind
@@ -84,7 +82,7 @@ def share_indicators(session: Session, clock: Clock, caller: Caller, incident_id
     level = Tlp(incident.tlp)
     if level is Tlp.RED:
         raise IncidentError("a TLP:RED incident's indicators are not shared", status=409)
-    _refuse_a_restricted_origin(session, incident)
+    _refuse_a_restricted_origin(session, caller, incident)
     named = _recipients(session, incident, level, recipients, to_affected)
     rows = indicators(session, incident)
     if not rows:
@@ -106,22 +104,23 @@ def share_indicators(session: Session, clock: Clock, caller: Caller, incident_id
     return published
 
 
-def _refuse_a_restricted_origin(session: Session, incident: Incident) -> None:
+def _refuse_a_restricted_origin(session: Session, caller: Caller, incident: Incident) -> None:
     """An incident opened from a shared object holds that object's indicators: when it was
     shared under TLP:AMBER or stricter, its readers were chosen by who shared it, and
     publishing its indicators again would choose them anew (and may reach others). It
     stays where it was shared; CLEAR and GREEN objects' indicators go out again."""
-    from renkei.sharing.store import SharedObject
+    from renkei.sharing.store import visible_objects
 
     if incident.source_kind != SourceKind.SHARED.value:
         return
-    marking = session.scalar(select(SharedObject.marking).where(
-        SharedObject.stix_id == incident.source_ref).order_by(SharedObject.id.desc()).limit(1))
-    if marking is not None and Tlp(marking).rank >= Tlp.AMBER.rank:
+    newest = visible_objects(session, caller.viewer(session), stix_id=incident.source_ref,
+                             newest_first=True, limit=1)
+    marking = Tlp(newest[0].marking) if newest else None
+    if marking is not None and marking.rank >= Tlp.AMBER.rank:
         raise IncidentError("incident {id} was opened from {ref}, shared under TLP:{tlp}: its "
                             "indicators are not shared again; its readers already have them",
                             status=409, id=incident.id, ref=incident.source_ref[:100],
-                            tlp=Tlp(marking).value.upper())
+                            tlp=marking.value.upper())
 
 
 def _recipients(session: Session, incident: Incident, level: Tlp, names: Sequence[str],

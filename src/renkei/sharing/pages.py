@@ -28,6 +28,7 @@ from renkei.core.models import Role, Scope
 from renkei.core.tlp import Tlp
 from renkei.logs import charts
 from renkei.sharing import reads, service, sightings, stix, taxii
+from renkei.sharing import sanitise as sanitising
 from renkei.sharing.policy import Viewer
 from renkei.sharing.store import Submission, SubmissionState, visible_objects
 
@@ -183,29 +184,15 @@ def submit(request: Request, form: Form) -> Response:
         return p.redirect(f"/sharing/submissions/{row.id}")
 
 
-# What sanitising writes after "where: " (``sharing.sanitise``), kept in English in the
-# event, shown in the reader's language.
-_SANITISED = {text: text for text in (
-    gettext_noop("the submitter's identity removed"),
-    gettext_noop("removed, its pattern names the submitter's own host or address"),
-    gettext_noop("created_by_ref replaced by the hub's identity"),
-    gettext_noop("created_by_ref set to the hub's identity"),
-    gettext_noop("object_refs no longer name removed objects"),
-    gettext_noop("the hub's identity added"))}
-_REPLACED = {what: what for what in (
-    gettext_noop("e-mail address"), gettext_noop("phone number"), gettext_noop("staff name"),
-    gettext_noop("internal host name"), gettext_noop("internal address"))}
-
-
 def _change_text(t: Translate, change: str) -> str:
     where, sep, what = change.partition(": ")
     if not sep:
         return change
-    if what in _SANITISED:
+    if what in sanitising.CHANGES:
         return f"{where}: {t(what)}"
-    replaced = what.removesuffix(" replaced")
-    if replaced != what and replaced in _REPLACED:
-        return f"{where}: " + t("{what} replaced").format(what=t(replaced))
+    replaced = what.removesuffix(" replaced")  # sanitising.REPLACED in English
+    if replaced != what and replaced in sanitising.PERSONAL_DATA:
+        return f"{where}: " + t(sanitising.REPLACED).format(what=t(replaced))
     return change
 
 

@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from renkei.core.i18n import gettext_noop
+
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}")
 PHONE = re.compile(r"(?<![\w.+-])(?:\+\d{1,3}[ -]?)?(?:\(\d{1,4}\)[ -]?|\d{1,4}[ -])\d{1,4}[ -]\d{3,4}(?![\w-]|\.\w)")
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
@@ -44,6 +46,22 @@ PHONE_MARK = "[phone number]"
 NAME_MARK = "[name]"
 HOST_MARK = "[internal host]"
 ADDRESS_MARK = "[internal address]"
+
+# What each change says after "where: ", kept in English in the submission's event; msgids,
+# so that pages show them in the reader's language (``sharing.pages``).
+IDENTITY_REMOVED = gettext_noop("the submitter's identity removed")
+OWN_PATTERN_REMOVED = gettext_noop("removed, its pattern names the submitter's own host or "
+                                   "address")
+CREATOR_REPLACED = gettext_noop("created_by_ref replaced by the hub's identity")
+CREATOR_SET = gettext_noop("created_by_ref set to the hub's identity")
+REFS_PRUNED = gettext_noop("object_refs no longer name removed objects")
+HUB_ADDED = gettext_noop("the hub's identity added")
+CHANGES = frozenset({IDENTITY_REMOVED, OWN_PATTERN_REMOVED, CREATOR_REPLACED, CREATOR_SET,
+                     REFS_PRUNED, HUB_ADDED})
+REPLACED = gettext_noop("{what} replaced")  # personal data replaced in a text
+PERSONAL_DATA = frozenset({gettext_noop("e-mail address"), gettext_noop("phone number"),
+                           gettext_noop("staff name"), gettext_noop("internal host name"),
+                           gettext_noop("internal address")})
 
 
 @dataclass(frozen=True)
@@ -97,28 +115,28 @@ def sanitise(bundle: dict[str, Any], *, hub_identity: dict[str, Any], own: OwnDa
         oid = str(obj.get("id"))
         if obj.get("type") == "identity" and oid in creators:
             dropped.add(oid)
-            result.changes.append(f"{oid}: the submitter's identity removed")
+            result.changes.append(f"{oid}: {IDENTITY_REMOVED}")
             continue
         pattern = obj.get("pattern")
         if isinstance(pattern, str) and _names_own(pattern, own, hosts):
             dropped.add(oid)
-            result.changes.append(f"{oid}: removed, its pattern names the submitter's own host or address")
+            result.changes.append(f"{oid}: {OWN_PATTERN_REMOVED}")
             continue
         if _has_creator(obj) and oid != hub_id and obj.get("created_by_ref") != hub_id:
-            verb = "replaced by" if "created_by_ref" in obj else "set to"
+            change = CREATOR_REPLACED if "created_by_ref" in obj else CREATOR_SET
             obj["created_by_ref"] = hub_id
-            result.changes.append(f"{oid}: created_by_ref {verb} the hub's identity")
+            result.changes.append(f"{oid}: {change}")
         _clean(obj, oid, own, hosts, result.changes)
         kept.append(obj)
     for obj in kept:
         refs = obj.get("object_refs")
         if isinstance(refs, list) and dropped.intersection(refs):
             obj["object_refs"] = [r for r in refs if r not in dropped]
-            result.changes.append(f"{obj['id']}: object_refs no longer name removed objects")
+            result.changes.append(f"{obj['id']}: {REFS_PRUNED}")
     named = any(o.get("created_by_ref") == hub_id for o in kept)
     if named and not any(o.get("id") == hub_id for o in kept):
         kept.insert(0, hub_identity)
-        result.changes.append(f"{hub_id}: the hub's identity added")
+        result.changes.append(f"{hub_id}: {HUB_ADDED}")
     result.bundle["objects"] = kept
     result.diff = "".join(difflib.unified_diff(
         _lines(bundle), _lines(result.bundle), "submitted", "sanitised"))
@@ -190,5 +208,5 @@ def _clean_text(text: str, where: str, own: OwnData, hosts: re.Pattern[str] | No
         return ADDRESS_MARK
 
     text = IPV6.sub(address, IPV4.sub(address, text))
-    changes.extend(f"{where}: {what} replaced" for what in dict.fromkeys(found))
+    changes.extend(f"{where}: {REPLACED.format(what=what)}" for what in dict.fromkeys(found))
     return text
